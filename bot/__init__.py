@@ -1,0 +1,1 @@
+"""The moderation bot: pipeline, policy, consent, quarantine, audit and platform adapters."""

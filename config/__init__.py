@@ -1,0 +1,1 @@
+"""Configuration: one Settings object, read once at start-up."""

@@ -1,0 +1,171 @@
+"""Turn untrusted bytes into RGB frames, quickly and within bounded memory.
+
+Every format quirk lives here so that detectors only ever see 8-bit RGB arrays the right way up:
+grayscale, palette, RGBA, 16-bit and float images are normalised; EXIF orientation is applied;
+animations and multi-page TIFFs are sampled; HEIC/HEIF goes through pillow-heif; DICOM is handed to
+:mod:`detectors.dicom`.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pillow_heif
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from detectors.base import DecodedMedia, Finding, Frame, RGBArray
+from detectors.dicom import looks_like_dicom, scan_dicom
+from detectors.errors import CorruptImageError, ImageTooLargeError, UnsupportedImageError
+from detectors.metadata import scan_metadata
+
+pillow_heif.register_heif_opener()
+
+#: Formats we accept from Pillow. Anything else (PSD, EPS, ICO...) is refused rather than half-read.
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "HEIF", "AVIF")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadLimits:
+    """Bounds that keep a hostile file from eating the machine."""
+
+    max_file_bytes: int = 60 * 1024 * 1024
+    max_pixels: int = 80_000_000
+    #: Frames are downscaled so their longest side is at most this; detectors work below it anyway.
+    max_side: int = 2560
+    #: Animations, multi-page TIFFs and multi-frame DICOM: how many frames to scan at most.
+    max_frames: int = 4
+
+
+def load_media(data: bytes, *, limits: LoadLimits | None = None, name_hint: str = "") -> DecodedMedia:
+    """Decode ``data`` into frames and container findings, or raise a typed :class:`ImageError`."""
+    limits = limits or LoadLimits()
+    if not data:
+        raise CorruptImageError("empty file (0 bytes)")
+    if len(data) > limits.max_file_bytes:
+        raise ImageTooLargeError(f"file is {len(data)} bytes, over the {limits.max_file_bytes}-byte limit")
+    if looks_like_dicom(data, name_hint):
+        findings, arrays, total = scan_dicom(data, max_frames=limits.max_frames)
+        frames = [Frame(_fit(_to_rgb_array_from_numpy(a), limits.max_side), f"dicom frame {i}") for i, a in arrays]
+        return DecodedMedia(format="DICOM", frames=frames, findings=findings, frame_count=total)
+    return _load_with_pillow(data, limits)
+
+
+def _load_with_pillow(data: bytes, limits: LoadLimits) -> DecodedMedia:
+    try:
+        with warnings.catch_warnings():
+            # We enforce our own pixel limit below; Pillow's warning would only be noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+    except UnidentifiedImageError as exc:
+        raise UnsupportedImageError("not an image in a supported format") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError("image dimensions exceed the decompression limit") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise CorruptImageError(f"cannot read image header: {type(exc).__name__}") from exc
+
+    with image:
+        width, height = image.size
+        if width <= 0 or height <= 0:
+            raise CorruptImageError("image has no pixels")
+        if width * height > limits.max_pixels:
+            raise ImageTooLargeError(
+                f"{width}x{height} pixels exceeds the {limits.max_pixels:,}-pixel limit"
+            )
+        fmt = str(image.format or "unknown")
+        findings: list[Finding] = []
+        frames: list[Frame] = []
+        try:
+            metadata = scan_metadata(image)
+            findings.extend(metadata.findings)
+            total = int(getattr(image, "n_frames", 1) or 1)
+            for index in _sample_indices(total, limits.max_frames):
+                image.seek(index)
+                label = "image" if total == 1 else f"frame {index}"
+                frames.append(Frame(_frame_pixels(image, limits.max_side), label))
+        except Image.DecompressionBombError as exc:
+            raise ImageTooLargeError("image dimensions exceed the decompression limit") from exc
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise CorruptImageError(f"cannot decode {fmt} pixels: {type(exc).__name__}") from exc
+        if metadata.thumbnail is not None:
+            thumb = _decode_thumbnail(metadata.thumbnail, limits)
+            if thumb is not None:
+                frames.append(thumb)
+    return DecodedMedia(format=fmt, frames=frames, findings=findings, frame_count=total)
+
+
+def _sample_indices(total: int, max_frames: int) -> list[int]:
+    """Evenly spaced frame indices, always including the first (what a chat client shows)."""
+    if total <= max_frames:
+        return list(range(total))
+    step = total / max_frames
+    return sorted({int(i * step) for i in range(max_frames)})
+
+
+def _frame_pixels(image: Image.Image, max_side: int) -> RGBArray:
+    if image.format == "JPEG" and max(image.size) > 2 * max_side:
+        # JPEG can decode at 1/2, 1/4 or 1/8 scale for free: far less memory for huge photos.
+        image.draft("RGB", (max_side, max_side))
+    image.load()
+    oriented = ImageOps.exif_transpose(image) if image.getexif().get(0x0112, 1) != 1 else image
+    return _fit(_to_rgb_array(oriented), max_side)
+
+
+def _decode_thumbnail(data: bytes, limits: LoadLimits) -> Frame | None:
+    """The EXIF thumbnail may show the uncropped original: scan it like the image itself."""
+    try:
+        with Image.open(io.BytesIO(data), formats=("JPEG", "TIFF")) as thumb:
+            if thumb.size[0] * thumb.size[1] > limits.max_pixels:
+                return None
+            thumb.load()
+            return Frame(_fit(_to_rgb_array(thumb), limits.max_side), "exif thumbnail")
+    except (OSError, ValueError, SyntaxError, UnidentifiedImageError, Image.DecompressionBombError):
+        return None  # a broken thumbnail never hides the main image's verdict
+
+
+def _to_rgb_array(image: Image.Image) -> RGBArray:
+    mode = image.mode
+    if mode in ("RGB",):
+        return np.asarray(image, dtype=np.uint8)
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        return _to_rgb_array_from_numpy(np.asarray(image))
+    if mode == "P":
+        image = image.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        # Transparent regions become white, as chat clients show them on a light theme.
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"), dtype=np.uint8)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def _to_rgb_array_from_numpy(array: np.ndarray) -> RGBArray:  # type: ignore[type-arg]
+    """Scale any numeric array (2-D gray or H x W x 3/4) to 8-bit RGB."""
+    arr = np.asarray(array)
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        arr = arr[:, :, :3]
+    if arr.dtype != np.uint8:
+        arr = arr.astype(np.float32)
+        finite = arr[np.isfinite(arr)]
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        scale = 255.0 / (high - low) if high > low else 0.0
+        arr = np.nan_to_num((arr - low) * scale).clip(0, 255).astype(np.uint8)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise CorruptImageError(f"unexpected pixel layout {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def _fit(pixels: RGBArray, max_side: int) -> RGBArray:
+    height, width = pixels.shape[:2]
+    longest = max(height, width)
+    if longest <= max_side:
+        return pixels
+    scale = max_side / longest
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS)
+    return np.asarray(resized, dtype=np.uint8)
