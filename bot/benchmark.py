@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from detectors.engine import ScanEngine, ScanReport
 
@@ -30,6 +30,14 @@ LABELS: dict[str, tuple[Callable[[dict[str, Any]], bool], Callable[[ScanReport],
     "exif_gps": (lambda row: bool(row.get("exif_gps")), lambda r: bool(r.to_json("")["exif_gps"])),
     "dicom_phi": (lambda row: bool(row.get("dicom_phi")), lambda r: bool(r.to_json("")["dicom_phi"])),
 }
+
+
+class Progress(Protocol):
+    """Where progress lines go (a terminal, or something that thins them out for logs)."""
+
+    def write(self, text: str, /) -> int: ...  # noqa: D102
+
+    def flush(self) -> None: ...  # noqa: D102
 
 
 def is_identifying(row: dict[str, Any]) -> bool:
@@ -95,7 +103,7 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def run_benchmark(engine: ScanEngine, corpus: Path, progress: TextIO | None = sys.stderr) -> dict[str, Any]:
+def run_benchmark(engine: ScanEngine, corpus: Path, progress: Progress | None = sys.stderr) -> dict[str, Any]:
     """Scan every labelled image and return the figures (see ``print_summary`` for the text form)."""
     rows = [json.loads(line) for line in (corpus / "labels.jsonl").read_text().splitlines() if line.strip()]
     per_label = {key: Confusion() for key in LABELS}
@@ -104,6 +112,7 @@ def run_benchmark(engine: ScanEngine, corpus: Path, progress: TextIO | None = sy
     verdict_ms: list[float] = []
     exhaustive_ms: list[float] = []
     errors: list[str] = []
+    per_image: list[dict[str, Any]] = []
     for index, row in enumerate(rows, 1):
         name = str(row["file"])
         data = (corpus / name).read_bytes()
@@ -113,6 +122,14 @@ def run_benchmark(engine: ScanEngine, corpus: Path, progress: TextIO | None = sy
         started = time.perf_counter()
         full = engine.scan(data, name_hint=name, exhaustive=True)
         exhaustive_ms.append((time.perf_counter() - started) * 1000)
+        per_image.append(
+            {
+                "file": name,
+                "verdict_ms": round(verdict_ms[-1], 1),
+                "exhaustive_ms": round(exhaustive_ms[-1], 1),
+                "verdict_timings_ms": {k: round(v, 1) for k, v in verdict.timings_ms.items()},
+            }
+        )
         if full.error:
             errors.append(f"{name}: {full.error_type}")
         for key, (positive, predicted) in LABELS.items():
@@ -136,6 +153,7 @@ def run_benchmark(engine: ScanEngine, corpus: Path, progress: TextIO | None = sy
         "latency_exhaustive": _latency(exhaustive_ms),
         "peak_rss_mb": _peak_rss_mb(),
         "errors": errors,
+        "slowest_verdict": sorted(per_image, key=lambda r: -float(r["verdict_ms"]))[:12],
     }
 
 
@@ -155,7 +173,8 @@ def print_summary(figures: dict[str, Any], out: TextIO = sys.stdout) -> None:
     for mode in ("verdict", "exhaustive"):
         lat = figures[f"latency_{mode}"]
         out.write(
-            f"latency {mode:<10} median {lat['median_ms']} ms, p95 {lat['p95_ms']} ms, max {lat['max_ms']} ms\n"
+            f"latency {mode:<10} median {lat['median_ms']} ms, "
+            f"p95 {lat['p95_ms']} ms, max {lat['max_ms']} ms\n"
         )
     out.write(f"peak RSS {figures['peak_rss_mb']} MB\n")
     for key, stats in figures["labels"].items():
@@ -167,3 +186,5 @@ def print_summary(figures: dict[str, Any], out: TextIO = sys.stdout) -> None:
         out.write(f"category B false alarms: {figures['category_b_false_alarms']}\n")
     if figures["errors"]:
         out.write(f"errors: {figures['errors']}\n")
+    slowest = ", ".join(f"{r['file']} {r['verdict_ms']:.0f} ms" for r in figures["slowest_verdict"][:5])
+    out.write(f"slowest (verdict mode): {slowest}\n")

@@ -1,6 +1,7 @@
 """consentguard's settings, read from ``CONSENTGUARD_*`` environment variables (and a ``.env`` file).
 
-Nested sections use a double underscore: ``CONSENTGUARD_TELEGRAM__TOKEN``, ``CONSENTGUARD_DETECTION__MAX_FILE_MB``.
+Nested sections use a double underscore: ``CONSENTGUARD_TELEGRAM__TOKEN``,
+``CONSENTGUARD_DETECTION__MAX_FILE_MB``.
 Secrets are :class:`~pydantic.SecretStr`, so they never show up in a repr, a log line or a traceback.
 Tests build ``Settings(...)`` explicitly instead of touching the environment.
 """

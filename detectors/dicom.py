@@ -88,6 +88,9 @@ class _RedactValues(logging.Filter):
         """Keep the record but drop its text and arguments."""
         record.msg = "pydicom message withheld (it may quote tag values)"
         record.args = ()
+        # Tracebacks quote exception messages, which may hold values too; the caller reports the failure.
+        record.exc_info = None
+        record.exc_text = None
         return True
 
 

@@ -105,7 +105,10 @@ class ScanEngine:
             report.error, report.error_type = str(exc), type(exc).__name__
             return report
         except Exception as exc:  # a decoder bug must not take the bot down; fail closed
-            report.error, report.error_type = f"unexpected decoder failure: {type(exc).__name__}", "ImageError"
+            report.error, report.error_type = (
+                f"unexpected decoder failure: {type(exc).__name__}",
+                "ImageError",
+            )
             return report
         finally:
             report.timings_ms["decode"] = (time.perf_counter() - started) * 1000

@@ -10,8 +10,12 @@ search finds nothing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 
@@ -77,25 +81,29 @@ class MediaPipeFaceDetector:
 
         self._settings = settings or FaceSearchSettings()
         self._lock = threading.Lock()  # MediaPipe task graphs are not re-entrant.
+        full_model, short_model = load_model_bytes(FULL_RANGE_MODEL), load_model_bytes(SHORT_RANGE_MODEL)
         try:
-            self._full = vision.FaceDetector.create_from_options(
-                vision.FaceDetectorOptions(
-                    base_options=BaseOptions(model_asset_buffer=load_model_bytes(FULL_RANGE_MODEL)),
-                    min_detection_confidence=0.3,
+            # LiteRT prints its start-up chatter straight to file descriptor 2; keep the bot's log clean.
+            with _quiet_native_stderr():
+                self._full = vision.FaceDetector.create_from_options(
+                    vision.FaceDetectorOptions(
+                        base_options=BaseOptions(model_asset_buffer=full_model), min_detection_confidence=0.3
+                    )
                 )
-            )
-            self._short = vision.FaceDetector.create_from_options(
-                vision.FaceDetectorOptions(
-                    base_options=BaseOptions(model_asset_buffer=load_model_bytes(SHORT_RANGE_MODEL)),
-                    min_detection_confidence=0.3,
+                self._short = vision.FaceDetector.create_from_options(
+                    vision.FaceDetectorOptions(
+                        base_options=BaseOptions(model_asset_buffer=short_model), min_detection_confidence=0.3
+                    )
                 )
-            )
+                warm_up = np.zeros((64, 64, 3), dtype=np.uint8)
+                self._run(self._full, warm_up, 0, 0, whole_frame=True)
+                self._run(self._short, warm_up, 0, 0, whole_frame=True)
         except (RuntimeError, ValueError, OSError) as exc:
             raise DetectorError(f"cannot load the face models: {type(exc).__name__}") from exc
 
     def close(self) -> None:
         """Release the MediaPipe task graphs."""
-        with self._lock:
+        with self._lock, _quiet_native_stderr():
             for task in (self._full, self._short):
                 task.close()
 
@@ -113,7 +121,9 @@ class MediaPipeFaceDetector:
                 confidence=round(c.score, 3),
                 identifying=True,
                 summary="human face",
-                box=BoundingBox(round(c.x / scale), round(c.y / scale), round(c.w / scale), round(c.h / scale)),
+                box=BoundingBox(
+                    round(c.x / scale), round(c.y / scale), round(c.w / scale), round(c.h / scale)
+                ),
                 frame=frame.label,
             )
             for c in faces
@@ -145,7 +155,7 @@ class MediaPipeFaceDetector:
                 and self._verify(rotated, c) >= self._settings.rotated_verify_score
             ]
             if hits:
-                # Boxes are reported in the rotated frame's coordinates mapped back to the upright frame's size.
+                # Boxes are found in the rotated frame; report them in upright coordinates.
                 return [_unrotate(c, quarter_turns, width, height) for c in hits]
         return []
 
@@ -189,6 +199,24 @@ class MediaPipeFaceDetector:
                 _Candidate(score, box.origin_x + x0, box.origin_y + y0, box.width, box.height, whole_frame)
             )
         return out
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence native code writing to fd 2 (only around model loading, never around detection)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable stderr (a daemon): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _downscale(pixels: RGBArray, max_side: int) -> tuple[RGBArray, float]:
@@ -235,7 +263,7 @@ def _iou(a: _Candidate, b: _Candidate) -> float:
 
 
 def _unrotate(c: _Candidate, quarter_turns: int, width: int, height: int) -> _Candidate:
-    """Map a box found on ``np.rot90(frame, quarter_turns)`` back to the upright frame (``width`` x ``height``)."""
+    """Map a box found on ``np.rot90(frame, quarter_turns)`` back to the upright ``width`` x ``height``."""
     if quarter_turns % 4 == 1:
         return _Candidate(c.score, width - (c.y + c.h), c.x, c.h, c.w, c.whole_frame)
     if quarter_turns % 4 == 2:

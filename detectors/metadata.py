@@ -162,8 +162,10 @@ def _has_gps_position(gps: Mapping[int, Any]) -> bool:
 def _has_value(value: object) -> bool:
     if value is None:
         return False
-    if isinstance(value, str | bytes):
-        return bool(value.strip(b"\x00 " if isinstance(value, bytes) else "\x00 "))
+    if isinstance(value, bytes):
+        return bool(value.strip(b"\x00 "))
+    if isinstance(value, str):
+        return bool(value.strip("\x00 "))
     if isinstance(value, tuple | list):
         return len(value) > 0
     return True

@@ -65,7 +65,7 @@ class RapidOcrTextDetector:
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         }
         try:
-            self._engine = RapidOCR(params=params)
+            self._engine: Any = RapidOCR(params=params)
         except Exception as exc:  # RapidOCR raises bare Exceptions for missing models
             raise DetectorError(f"cannot load the OCR models: {type(exc).__name__}") from exc
 

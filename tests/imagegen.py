@@ -40,8 +40,10 @@ def text_image(lines: list[str], *, size: int = 40, width: int = 1100, margin: i
     return image
 
 
-def barcode_image(content: str, fmt: zxingcpp.BarcodeFormat, *, scale: int = 4, quiet: int = 40) -> Image.Image:
-    """A generated code, enlarged and surrounded by a white quiet zone, pasted on a light-grey photo-ish card."""
+def barcode_image(
+    content: str, fmt: zxingcpp.BarcodeFormat, *, scale: int = 4, quiet: int = 40
+) -> Image.Image:
+    """A generated code, enlarged, in a white quiet zone, pasted on a light-grey card."""
     code = np.asarray(zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(content, fmt)))
     code = np.kron(code, np.ones((scale, scale), dtype=np.uint8))
     card = Image.new("L", (code.shape[1] + 2 * quiet, code.shape[0] + 2 * quiet), 255)

@@ -1,0 +1,87 @@
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from detectors.base import FindingKind, Frame
+from detectors.errors import DetectorError
+from detectors.faces import SHORT_RANGE_MODEL, MediaPipeFaceDetector, load_model_bytes
+from tests.imagegen import astronaut, wound_like_image
+
+
+@pytest.fixture(scope="module")
+def faces() -> Iterator[MediaPipeFaceDetector]:
+    detector = MediaPipeFaceDetector()
+    yield detector
+    detector.close()
+
+
+def _frame(image: Image.Image) -> Frame:
+    return Frame(np.asarray(image.convert("RGB"), dtype=np.uint8))
+
+
+def test_portrait_has_one_identifying_face_with_a_box(faces: MediaPipeFaceDetector) -> None:
+    found = faces.detect(_frame(astronaut()))
+    assert len(found) == 1
+    face = found[0]
+    assert face.kind is FindingKind.FACE
+    assert face.identifying
+    assert face.box is not None
+    # The astronaut's face sits in the upper middle of the picture.
+    assert 120 < face.box.x + face.box.width / 2 < 320
+    assert 40 < face.box.y + face.box.height / 2 < 240
+
+
+def test_grayscale_portrait(faces: MediaPipeFaceDetector) -> None:
+    assert faces.detect(_frame(astronaut().convert("L")))
+
+
+@pytest.mark.parametrize("angle", [90, 180, 270])
+def test_turned_portrait(faces: MediaPipeFaceDetector, angle: int) -> None:
+    found = faces.detect(_frame(astronaut().rotate(angle, expand=True)))
+    assert len(found) == 1
+    assert found[0].box is not None
+
+
+def test_small_face_in_a_large_group_photo(faces: MediaPipeFaceDetector) -> None:
+    # A face ~130 px wide in a 2400-px scene: at BlazeFace's 192-px input it would be ~10 px, too small
+    # without the tiled search.
+    scene = Image.new("RGB", (2400, 1600), (120, 140, 160))
+    scene.paste(astronaut().resize((300, 300)), (1700, 1150))
+    found = faces.detect(_frame(scene))
+    assert len(found) == 1
+    box = found[0].box
+    assert box is not None
+    assert 1700 <= box.x + box.width / 2 <= 2000
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        pytest.param(wound_like_image(), id="wound"),
+        pytest.param(Image.new("RGB", (640, 480), (230, 180, 150)), id="flat-skin"),
+        pytest.param(
+            Image.fromarray(np.random.default_rng(1).integers(0, 255, (600, 800, 3), dtype=np.uint8)),
+            id="noise",
+        ),
+    ],
+)
+def test_no_face_in_clinical_or_synthetic_images(faces: MediaPipeFaceDetector, image: Image.Image) -> None:
+    assert faces.detect(_frame(image)) == []
+
+
+def test_smiley_drawing_is_not_a_face(faces: MediaPipeFaceDetector) -> None:
+    image = Image.new("RGB", (512, 512), "white")
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((106, 106, 406, 406), fill="yellow", outline="black", width=6)
+    draw.ellipse((190, 200, 230, 250), fill="black")
+    draw.ellipse((282, 200, 322, 250), fill="black")
+    draw.arc((180, 240, 332, 350), 20, 160, fill="black", width=8)
+    assert faces.detect(_frame(image)) == []
+
+
+def test_models_are_checked_against_their_checksums() -> None:
+    assert load_model_bytes(SHORT_RANGE_MODEL)[:8]
+    with pytest.raises(DetectorError):
+        load_model_bytes("SHA256SUMS")  # present, but not listed: refused
