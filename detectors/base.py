@@ -24,6 +24,7 @@ class FindingKind(enum.StrEnum):
     PHONE = "phone"
     EMAIL = "email"
     POSTAL_ADDRESS = "postal_address"
+    CARE_FACILITY = "care_facility"
     PLAIN_TEXT = "plain_text"
     BARCODE = "barcode"
     EXIF_GPS = "exif_gps"
@@ -44,6 +45,7 @@ IDENTIFIER_KINDS: frozenset[FindingKind] = frozenset(
         FindingKind.PHONE,
         FindingKind.EMAIL,
         FindingKind.POSTAL_ADDRESS,
+        FindingKind.CARE_FACILITY,
     }
 )
 

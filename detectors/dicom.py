@@ -86,11 +86,12 @@ class _RedactValues(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Keep the record but drop its text and arguments."""
+        if record.exc_info:
+            # A decoder traceback: the failure reaches the caller as an exception and is reported there;
+            # its message may quote values, so the record is dropped rather than redacted.
+            return False
         record.msg = "pydicom message withheld (it may quote tag values)"
         record.args = ()
-        # Tracebacks quote exception messages, which may hold values too; the caller reports the failure.
-        record.exc_info = None
-        record.exc_text = None
         return True
 
 

@@ -226,7 +226,9 @@ _MRZ_DATES: Final = re.compile(r"[0-9O]{6}[0-9O<][MFX<][0-9O]{6}[0-9O<]")
 
 def _mrz_rule(raw: str) -> tuple[str, float] | None:
     # An MRZ line has no spaces (OCR inserts a few at most); text lines with '<' are prose or code.
-    if raw.count(" ") > 3 or ("<" not in raw and "«" not in raw and "KKKK" not in raw and len(raw) < 26):
+    if sum(c.isspace() for c in raw) > 3 or "»" in raw:
+        return None
+    if "<" not in raw and "«" not in raw and "KKKK" not in raw and len(raw) < 26:
         return None
     s = _WHITESPACE.sub("", raw.upper()).replace("«", "<<").replace("‹", "<")
     if len(s) < 15:
@@ -310,7 +312,7 @@ _NAME_LABEL: Final = re.compile(
     r")(?![a-z])"
 )
 # A bare "name"/"nom"/"patient" only labels a value at the start of a field, not inside prose or
-# after a qualifier ("Model name", "Issuing Post Name", "le nom du", "le patient").
+# after a qualifier ("Brand name", "Product name", "le nom du", "le patient").
 _BARE_NAME_LABELS: Final = frozenset({"name", "names", "nom", "noms", "patient", "patiente"})
 _WEAK_NAME_LABELS: Final = frozenset({"name", "names", "patient", "patiente"})
 
@@ -363,12 +365,19 @@ _ADDRESS_LABEL: Final = re.compile(
 _ADDRESS_NOT_POSTAL: Final = re.compile(r"(?:e-?\s*mail|courriel|ip|web|mac|electronique)\s*$")
 _ADDRESS_NOT_POSTAL_AFTER: Final = re.compile(r"^\s*(?:e-?\s*mail|electronique|ip|web|mac|url)")
 _ADDRESS_WORD: Final = re.compile(r"[^\W\d_]{3,}")
+# Street types and postcodes that make the value of an "Adresse" label an address.
+_ADDRESS_EVIDENCE: Final = re.compile(
+    r"(?<![a-z])(?:rue|avenue|av|bd|boulevard|chemin|impasse|allee|place|quai|route|cours|square|lieu-dit"
+    r"|residence|lotissement|street|st|road|rd|lane|drive|str|strada|strasse|calle|via|cedex)(?![a-z])"
+    r"|(?<!\d)\d{4,5}(?!\d)"
+)
+_HYPHEN_WORD: Final = re.compile(r"-[a-z]")
 
 _PHONE_LABEL: Final = re.compile(
     r"(?<![a-z])(?:tel|telephone|phone|portable|mobile|gsm|fax|cell|mob)(?![a-z])\.?\s*(?:[:.]\s*)?"
 )
 
-# A label glued to OCR noise and alone on its line ("Nomdnry" for "Nom / Surname").
+# A label glued to OCR noise and alone on its line ("Nom" run into the noise of its neighbour).
 _GLUED_NAME_LABEL: Final = re.compile(r"(?:\d{1,2}[.)]?\s*)?(?:nom|surname|prenoms?)[a-z]{1,4}")
 _NOT_GLUED_NAME_LABEL: Final = frozenset(
     {"nombre", "nombres", "nomade", "nomades", "nomad", "nomads", "nomme", "nommee", "nommer", "prenommee"}
@@ -488,10 +497,11 @@ _PHONE_RULES: Final = (
             r"(?<![\w+.\-/:])(?:(?:\+|00)\s?33\s?(?:\(\s?0\s?\)\s?)?|0)[1-9](?:[\s.\-]{0,2}\d{2}){4}(?!\w|[.\-/:]\d)"
         ),
     ),
+    # International numbers need the "+": a leading "00" is as often the start of a code under a barcode.
     (
         "phone-intl",
         re.compile(
-            r"(?<![\w+.\-/:])(?:\+\d{1,3}[\s.\-]?|00\d{1,3}[\s.\-])(?:\(\d{1,4}\)[\s.\-]?)?\d{1,4}"
+            r"(?<![\w+.\-/:])\+\d{1,3}[\s.\-]?(?:\(\d{1,4}\)[\s.\-]?)?\d{1,4}"
             r"(?:[\s.\-]?\d{2,4}){1,5}"
             r"(?!\w|[.\-/:]\d)"
         ),
@@ -578,10 +588,14 @@ def _token_shape(token: str) -> str:
         return ""
     if all(c.isupper() for c in letters):
         return "upper"
-    parts = [p for p in core.split("-") if p]
-    if parts and all(p[0].isupper() and p[1:].islower() for p in parts if len(p) > 1):
+    if core[0].isupper() and any(c.islower() for c in letters):
         return "cap"
     return ""
+
+
+def _uncased(token: str) -> bool:
+    """A token in a script without case (Chinese, Arabic...): letters neither upper nor lower."""
+    return any(c.isalpha() for c in token) and not any(c.isupper() or c.islower() for c in token)
 
 
 def _is_first_name(token: str) -> bool:
@@ -596,7 +610,7 @@ def _folded_token(token: str) -> str:
 def _name_value_ok(value: str, *, strict: bool) -> bool:
     """Whether ``value`` (original case) looks like a person's name given after a label."""
     # DICOM person names print as SURNAME^GIVEN on device screens.
-    value = value.replace("^", " ").strip(" \t:;,.-/|=_*")
+    value = value.replace("^", " ").strip(" \t:;,.-/|=*")
     tokens = [t for t in _NAME_SPLIT.split(value) if t.strip(_EDGE_PUNCTUATION)]
     if not tokens or len(tokens) > 5:
         return False
@@ -609,6 +623,12 @@ def _name_value_ok(value: str, *, strict: bool) -> bool:
         return False
     folded = [_folded_token(t) for t in tokens]
     if any(f in _NOT_NAME_VALUE for f in folded):
+        return False
+    # Every word of a name is capitalised, a particle, or from an uncased script ("NOM DE FICHIER" and
+    # "Noms MCU connus" are headings: a leading particle or a lower-case word gives them away).
+    if folded[0] in _SURNAME_PARTICLES or not all(
+        _token_shape(t) or f in _SURNAME_PARTICLES or _uncased(t) for t, f in zip(tokens, folded, strict=True)
+    ):
         return False
     if all(f in _NOT_SURNAME for f in folded):
         return False
@@ -663,7 +683,7 @@ def _name_pairs(raw: str) -> tuple[str, float] | None:
         if a == "upper" and b == "cap" and _is_first_name(tokens[i + 1]) and upper_run_ok(i):
             return ("name-upper-first", 0.85)
         if a == "cap" and b == "upper" and _is_first_name(tokens[i]) and not tokens[i].endswith(","):
-            # Two-letter capitals after a first name are mostly codes ("Clara, CA", "Louis XV").
+            # Two-letter capitals after a first name are mostly codes ("Louis XV", "Anna, NY").
             prev = folded[i - 1] if i > 0 else ""
             if prev not in _NOT_SURNAME and folded[i + 1] not in _NOT_SURNAME and len(folded[i + 1]) >= 3:
                 best = ("name-first-upper", 0.8)
@@ -682,7 +702,7 @@ def _name_pairs(raw: str) -> tuple[str, float] | None:
 
 
 def _title_case_name(raw: str) -> bool:
-    """A whole line "Anna Maria Eriksson": first name(s) then a surname, all capitalised."""
+    """A whole line "Anna Louise Moreau": first name(s) then a surname, all capitalised."""
     tokens = raw.split()
     if not 2 <= len(tokens) <= 4 or not _is_first_name(tokens[0]):
         return False
@@ -748,6 +768,8 @@ def _label_spans(folded: str) -> list[tuple[int, int, FindingKind, str]]:
         word = _WHITESPACE.sub(" ", m.group())
         if word in _BARE_NAME_LABELS and not _at_field_start(folded, m.start(), m.end()):
             continue
+        if _HYPHEN_WORD.match(folded, m.end()):
+            continue  # "NOM-PROPRIETE", "nom-de-fichier": a compound word, not a label
         spans.append((m.start(), m.end(), FindingKind.PERSON_NAME, word))
     for m in _BIRTH_LABEL.finditer(folded):
         if _BIRTH_NOT_DATE_BEFORE.search(folded[max(0, m.start() - 16) : m.start()]):
@@ -774,7 +796,7 @@ def _label_spans(folded: str) -> list[tuple[int, int, FindingKind, str]]:
 
 def _tail_is_empty(tail: str) -> bool:
     core = tail.strip(_LABEL_SEPARATORS)
-    # One stray character is OCR noise glued to the label ("naissancel").
+    # One stray character is OCR noise glued to the label (a colon read as "l").
     return len(core) <= 1 or (not any(c.isdigit() for c in core) and tail.rstrip().endswith("/"))
 
 
@@ -805,7 +827,7 @@ def _analyse(index: int, line: TextLine, results: _Results) -> _Line:
         info.pending = {FindingKind.PERSON_NAME}
         info.has_name_label = True
 
-    # Cheap pre-checks keep the regex work for the few lines that can match (100 lines in ~1 ms).
+    # Cheap pre-checks keep the regex work for the few lines that can match (100 OCR lines in about 2 ms).
     digits = _count_digits(folded)
     if "@" in folded:
         _match_email(info, results)
@@ -956,17 +978,23 @@ def _next_label_start(labels: list[tuple[int, int, FindingKind, str]], end: int,
 
 
 def _address_value_ok(value: str) -> bool:
+    """Whether the value of an address label is a postal address rather than prose or a computer address."""
     value = value.strip(_LABEL_SEPARATORS)
     words = _ADDRESS_WORD.findall(value)
-    if "@" in value or not words or len(value) > 120 or _ADDRESS_NOT_POSTAL_AFTER.match(_fold(value)):
+    folded = _fold(value)
+    if "@" in value or not words or len(value) > 120 or _ADDRESS_NOT_POSTAL_AFTER.match(folded):
         return False
-    return any(c.isdigit() for c in value) or len(words) >= 2
+    if _ADDRESS_EVIDENCE.search(folded):
+        return True
+    # Places are written with capitals ("Lieu-dit Les Granges, Saint-Aubin"); prose is mostly lower case.
+    capitalised = sum(w[0].isupper() for w in words)
+    return value[0].isupper() and capitalised >= 2 and capitalised >= 0.6 * len(words)
 
 
 def _match_names(info: _Line, labels: list[tuple[int, int, FindingKind, str]], results: _Results) -> None:
     raw, folded = info.raw, info.folded
     for m in _TITLE.finditer(raw):
-        # "Seth M. Larson": after a first name, "M." is a middle initial, not "Monsieur".
+        # "Paul M. Renard": after a first name, "M." is a middle initial, not "Monsieur".
         if m.group("abbr") == "M" and _previous_token_is_name(raw, m.start()):
             continue
         if _name_after_title(m.group("rest")):
@@ -1104,6 +1132,45 @@ _KIND_ORDER: Final = MappingProxyType(
 )
 
 
+# A care facility's name burned into an image (an ultrasound or endoscopy screen, a scanned form) is on
+# DICOM's de-identification list (PS3.15 Annex E: InstitutionName). With the exam's date or time beside it,
+# it points at one visit of one patient. Alone (a slide footer, a logo) it identifies nobody. French
+# "clinique" is also an adjective ("cas clinique"): only a line that starts with it names a facility.
+_FACILITY: Final = re.compile(
+    r"(?<![a-z])(?:h[oô]pital|hopital|hospital|hosp|chu|chru|chr|ghu|ap-?hp|^\s*clinique|clinic|polyclinique"
+    r"|infirmary|centre\s+hospitalier|med(?:ical)?\s*(?:ctr|center|centre)|health\s*(?:center|centre|system)"
+    r"|sanatorium|maternit[eé])(?![a-z])"
+)
+_EXAM_TIME: Final = re.compile(r"(?<!\d)\d{1,2}:\d{2}:\d{2}(?!\d)|(?<!\d)\d{1,2}:\d{2}\s?(?:am|pm)(?![a-z])")
+
+
+def _exam_context(lines: list[_Line], results: _Results) -> None:
+    facility = next((line for line in lines if _FACILITY.search(line.folded)), None)
+    if facility is None:
+        return
+    if any(line.dates or _EXAM_TIME.search(line.folded) for line in lines):
+        results.add(facility, FindingKind.CARE_FACILITY, "facility-with-exam-time", 0.7)
+
+
+# Chinese identity documents and forms: 姓名 (name), 身份证 (identity card), 号码/编号/证号 (number),
+# 病历号/住院号 (record/admission number), each followed by a value.
+_CJK_NAME_LABEL: Final = re.compile(r"姓\s*名\s*[:：]?\s*\S")
+_CJK_NUMBER_LABEL: Final = re.compile(
+    r"(?:身份证|证件|号码|编号|证号|病历号|住院号|门诊号|登记号|护照号)[^0-9a-z]{0,12}[:：]\s*[/／]?\s*"
+    r"(?:[^0-9a-z\s]{0,12}[/／])?\s*[0-9a-z]{5,}",
+    re.IGNORECASE,
+)
+
+
+def _cjk_identity_labels(lines: list[_Line], results: _Results) -> None:
+    for line in lines:
+        raw = line.raw
+        if _CJK_NAME_LABEL.search(raw):
+            results.add(line, FindingKind.PERSON_NAME, "name-labelled-cjk", 0.8)
+        if _CJK_NUMBER_LABEL.search(raw):
+            results.add(line, FindingKind.RECORD_NUMBER, "record-labelled-cjk", 0.8)
+
+
 def classify_lines(lines: Sequence[TextLine]) -> list[IdentifierMatch]:
     """Classify OCR lines of one frame into identifier matches, using context across lines.
 
@@ -1114,4 +1181,6 @@ def classify_lines(lines: Sequence[TextLine]) -> list[IdentifierMatch]:
     analysed = [_analyse(i, line, results) for i, line in enumerate(lines)]
     _cross_line(analysed, results)
     _document_context(analysed, results)
+    _exam_context(analysed, results)
+    _cjk_identity_labels(analysed, results)
     return sorted(results.best.values(), key=lambda m: (m.line_index, _KIND_ORDER.get(m.kind, 99)))

@@ -27,6 +27,7 @@ _SUMMARIES = {
     FindingKind.PHONE: "a phone number",
     FindingKind.EMAIL: "an e-mail address",
     FindingKind.POSTAL_ADDRESS: "a postal address",
+    FindingKind.CARE_FACILITY: "a care facility's name beside an exam date or time",
 }
 
 

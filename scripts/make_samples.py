@@ -31,7 +31,9 @@ def wristband() -> Image.Image:
     draw.text((40, 30), "MARTIN Camille", fill="black", font=font(54))
     draw.text((40, 110), "Née le 14/02/1961", fill="black", font=font(40))
     draw.text((40, 170), "IPP 004182771", fill="black", font=font(40))
-    code = np.asarray(zxingcpp.write_barcode_to_image(zxingcpp.create_barcode("004182771", zxingcpp.BarcodeFormat.Code128)))
+    code = np.asarray(
+        zxingcpp.write_barcode_to_image(zxingcpp.create_barcode("004182771", zxingcpp.BarcodeFormat.Code128))
+    )
     code = np.kron(code, np.ones((3, 3), dtype=np.uint8))
     band.paste(Image.fromarray(code).convert("RGB"), (800, 60))
     return band
@@ -63,7 +65,9 @@ def landscape_with_gps() -> bytes:
     rng = np.random.default_rng(7)
     sky = np.linspace(200, 120, 240)[:, None, None] * np.array([0.6, 0.8, 1.0])
     ground = np.linspace(90, 60, 240)[:, None, None] * np.array([0.5, 0.9, 0.4])
-    pixels = np.concatenate([np.repeat(sky, 640, 1), np.repeat(ground, 640, 1)]) + rng.normal(0, 4, (480, 640, 3))
+    pixels = np.concatenate([np.repeat(sky, 640, 1), np.repeat(ground, 640, 1)]) + rng.normal(
+        0, 4, (480, 640, 3)
+    )
     image = Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
     exif = Image.Exif()
     gps = exif.get_ifd(0x8825)

@@ -24,9 +24,16 @@ def test_scan_json_prints_one_documented_object_per_file(
     assert records["broken.jpg"]["identifying"] is True
     assert records["broken.jpg"]["error_type"] == "CorruptImageError"
     for record in records.values():
-        assert {"file", "identifying", "faces", "identifiers", "barcodes", "exif_gps", "dicom_phi", "error"} <= set(
-            record
-        )
+        assert {
+            "file",
+            "identifying",
+            "faces",
+            "identifiers",
+            "barcodes",
+            "exif_gps",
+            "dicom_phi",
+            "error",
+        } <= set(record)
         assert set(record["timings_ms"]) >= {"decode"}
 
 

@@ -11,7 +11,9 @@ from tests.imagegen import astronaut_bytes, encode, png_bomb_header, truncated_j
 class RecordingDetector:
     """A frame detector that returns canned findings and records what it was shown."""
 
-    def __init__(self, name: str, findings: list[Finding] | None = None, error: Exception | None = None) -> None:
+    def __init__(
+        self, name: str, findings: list[Finding] | None = None, error: Exception | None = None
+    ) -> None:
         self.name = name
         self.findings = findings or []
         self.error = error
@@ -81,7 +83,8 @@ def test_unscannable_files_are_reported_as_identifying(data: bytes, error_type: 
     assert report.identifying
     assert report.error_type == error_type
     record = report.to_json("x.jpg")
-    assert record["error"] and record["identifying"] is True
+    assert record["error"]
+    assert record["identifying"] is True
 
 
 def test_every_sampled_frame_is_shown_to_the_detectors() -> None:
