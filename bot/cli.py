@@ -14,16 +14,26 @@ from config.settings import Settings
 
 log = logging.getLogger("consentguard")
 
+#: Third-party loggers that would write request URLs (which carry consent tokens) or payloads at INFO.
+_CHATTY_LOGGERS = ("httpx", "httpcore", "uvicorn.access", "telegram.ext", "discord.http")
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr; keep libraries that print URLs or payloads at WARNING, whatever our level."""
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``consentguard`` console script."""
     parser = _parser()
     args = parser.parse_args(argv)
     settings = Settings()
-    logging.basicConfig(
-        level=getattr(logging, settings.log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_level)
     handler = args.handler
     return int(handler(args, settings))
 
@@ -49,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("corpus", type=Path, metavar="CORPUS_DIR", help="folder with labels.jsonl")
     bench.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     bench.set_defaults(handler=_cmd_bench)
+
+    from bot.cli_consent import add_commands
+
+    add_commands(commands)
     return parser
 
 

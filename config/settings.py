@@ -48,6 +48,10 @@ class ConsentSettings(BaseModel):
     url: str | None = None
     api_key: SecretStr | None = None
     timeout_s: float = Field(default=3.0, gt=0)
+    #: The reference registry's own database (``consentguard consent-api`` and ``consentguard consent``);
+    #: default: a SQLite file in the data directory.
+    registry_database_url: str | None = None
+    registry_lookups_per_minute: int = Field(default=60, ge=1)
 
 
 class StorageSettings(BaseModel):
@@ -76,3 +80,10 @@ class Settings(BaseSettings):
     discord: DiscordSettings = DiscordSettings()
     consent: ConsentSettings = ConsentSettings()
     storage: StorageSettings = StorageSettings()
+
+    def registry_database(self) -> str:
+        """The reference registry's database URL (creating the data directory for the SQLite default)."""
+        if self.consent.registry_database_url:
+            return self.consent.registry_database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.data_dir / 'consent-registry.db').resolve()}"

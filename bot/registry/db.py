@@ -5,6 +5,8 @@ Secrets never reach the database in clear: consent tokens and API keys are store
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,8 @@ from sqlalchemy.pool import StaticPool
 
 #: Seconds a SQLite writer waits for another process (the CLI, the server) to finish its write.
 SQLITE_BUSY_TIMEOUT_S = 15.0
+#: Execution option that makes a SQLite transaction take the write lock when it begins (see ``_on_begin``).
+WRITE_LOCK = "consentguard_write_lock"
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -144,11 +148,21 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock up front: the read-check-write of a use (max_images) cannot race
-        # another writer, and a reader never has to be upgraded to a writer (SQLITE_BUSY_SNAPSHOT).
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writing transaction takes the write lock up front (IMMEDIATE): the read-check-write of a use
+        # (max_images) cannot race another writer, and a reader is never upgraded to a writer half-way
+        # (SQLITE_BUSY_SNAPSHOT). Pure reads stay DEFERRED and run alongside writers under WAL.
+        writes = connection.get_execution_options().get(WRITE_LOCK, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded values usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def writing(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session in a transaction that holds the write lock from its start (SQLite; no-op elsewhere)."""
+    with sessions.begin() as session:
+        session.connection(execution_options={WRITE_LOCK: True})
+        yield session

@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from bot.registry.db import WRITE_LOCK
+
 SCRIPT_LOCATION = Path(__file__).resolve().parent
 
 
@@ -23,6 +25,7 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine) -> None:
     """Bring the database to the latest schema; a no-op when it is already there."""
     config = alembic_config(engine)
-    with engine.begin() as connection:
+    # Under the write lock: two processes starting together migrate one after the other.
+    with engine.execution_options(**{WRITE_LOCK: True}).begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
