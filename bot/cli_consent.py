@@ -52,7 +52,7 @@ def add_commands(commands: Any) -> None:
         "bench-consent", help="measure consent lookups per second against a local reference registry"
     )
     bench.add_argument("--lookups", type=int, default=2000)
-    bench.add_argument("--concurrency", type=int, default=16)
+    bench.add_argument("--concurrency", type=int, default=4)
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=_cmd_bench_consent)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,19 +13,18 @@ import uvicorn
 @contextlib.asynccontextmanager
 async def serve_in_process(app: Any, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
     """Serve ``app`` until the block exits; yield its base URL (port 0 picks a free port)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    bound_port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
+    # Let uvicorn bind (port 0 = any free port): a socket bound by hand made every response wait ~40 ms
+    # for a delayed ACK on loopback.
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
     try:
         while not server.started:
             if task.done():
                 task.result()  # surfaces a start-up failure
             await asyncio.sleep(0.01)
+        bound_port = server.servers[0].sockets[0].getsockname()[1]
         yield f"http://{host}:{bound_port}"
     finally:
         server.should_exit = True
         await task
-        sock.close()
