@@ -24,6 +24,10 @@ class DetectionSettings(BaseModel):
     text: bool = True
     barcodes: bool = True
     ocr_threads: int = Field(default=2, ge=1, le=64)
+    #: Seconds one image may take; past it the scan counts as failed and the post is quarantined.
+    time_budget_s: float = Field(default=20.0, gt=0)
+    #: Scan worker processes (default: one per core).
+    workers: int | None = Field(default=None, ge=1)
 
 
 class TelegramSettings(BaseModel):

@@ -1,0 +1,37 @@
+"""What the bot says, in French (the default) and English.
+
+The poster's private reminder, the short group notice, the moderators' notices, and how to obtain a consent
+token.
+
+Every function returns plain text (no HTML, no Markdown) and takes only the decision and a few names: never
+a caption, a token or image content.
+"""
+
+from bot.messages.catalog import Catalog, Language
+from bot.messages.compose import (
+    CATALOGS,
+    DEFAULT_LANGUAGE,
+    choose_language,
+    consent_help,
+    group_notice,
+    kind_label,
+    moderator_notice,
+    monitor_notice,
+    poster_reminder,
+    repeat_offence_alert,
+)
+
+__all__ = [
+    "CATALOGS",
+    "DEFAULT_LANGUAGE",
+    "Catalog",
+    "Language",
+    "choose_language",
+    "consent_help",
+    "group_notice",
+    "kind_label",
+    "moderator_notice",
+    "monitor_notice",
+    "poster_reminder",
+    "repeat_offence_alert",
+]

@@ -1,0 +1,222 @@
+"""The bot's own database: quarantine, audit log, work log and offence counts (SQLite or PostgreSQL).
+
+A separate database from the consent registry's: the registry may run elsewhere, and the bot's tables hold
+encrypted patient images that no registry operator needs. Each component opens short transactions through
+:attr:`BotDatabase.sessions`, so they can be called from worker threads (``asyncio.to_thread``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from bot.registry.db import SQLITE_BUSY_TIMEOUT_S, WRITE_LOCK, UtcDateTime
+from config.settings import Settings
+
+Clock = Callable[[], datetime]
+
+#: File name of the default SQLite database in the data directory.
+DEFAULT_DATABASE_FILE = "consentguard.db"
+
+
+def utc_now() -> datetime:
+    """The current time, UTC-aware."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the bot's tables."""
+
+
+class QuarantineItemRow(Base):
+    """One quarantined post. Who posted it, its caption and the deciding moderator are stored encrypted."""
+
+    __tablename__ = "quarantine_items"
+    __table_args__ = (Index("ix_quarantine_items_status_chat", "status", "platform", "chat_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    finding_kinds: Mapped[str] = mapped_column(Text)  # JSON list of finding kinds (never content)
+    reason: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(16))
+    image_count: Mapped[int] = mapped_column(Integer)
+    key_id: Mapped[str] = mapped_column(String(32))  # key of sealed_meta and sealed_caption
+    sealed_meta: Mapped[bytes] = mapped_column(LargeBinary)  # author, author name, thread
+    sealed_caption: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # None once purged
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    decided_key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    sealed_decided_by: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class QuarantineImageRow(Base):
+    """One encrypted image of a quarantined post; deleted when the item is decided or expires."""
+
+    __tablename__ = "quarantine_images"
+
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("quarantine_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[str] = mapped_column(String(256))
+    key_id: Mapped[str] = mapped_column(String(32))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)  # 12-byte nonce + AES-256-GCM ciphertext and tag
+
+
+class AuditEventRow(Base):
+    """One audit event; the table is append-only (triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    platform: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(64))
+    poster: Mapped[str] = mapped_column(String(16))  # keyed pseudonym
+    verdict: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(128))
+    finding_kinds: Mapped[str] = mapped_column(Text)  # JSON list
+    consent_state: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    token_fingerprint: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    moderator: Mapped[str | None] = mapped_column(String(16), nullable=True)  # keyed pseudonym
+    decision: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class WorkItemRow(Base):
+    """One accepted platform message (or revision of an edited one), until it is handled."""
+
+    __tablename__ = "work_items"
+    __table_args__ = (UniqueConstraint("post_key", "revision", name="uq_work_items_post_revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    post_key: Mapped[str] = mapped_column(String(255))
+    revision: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # emptied once done: nothing kept longer than needed
+    accepted_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
+    outcome: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class OffenceRow(Base):
+    """How many posts of one (pseudonymised) poster were removed in one chat."""
+
+    __tablename__ = "offences"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    poster: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class BotDatabase:
+    """An open bot database: its engine and session factory. Close it at shutdown."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        """Close every pooled connection (SQLite then checkpoints and removes its WAL file)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> BotDatabase:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        # render_as_string hides a PostgreSQL password.
+        return f"BotDatabase({self.engine.url.render_as_string(hide_password=True)!r})"
+
+
+def bot_database_url(settings: Settings) -> str:
+    """The bot database's URL: the configured one, else a SQLite file in the data directory."""
+    if settings.storage.database_url:
+        return settings.storage.database_url
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(settings.data_dir / DEFAULT_DATABASE_FILE).resolve()}"
+
+
+def open_bot_database(url: str) -> BotDatabase:
+    """Open the database at ``url`` and bring its schema to the latest migration."""
+    from bot.storage.migrations import upgrade  # the migrations import this module's models
+
+    engine = create_bot_engine(url)
+    try:
+        upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return BotDatabase(engine)
+
+
+def create_bot_engine(database_url: str) -> Engine:
+    """Create the engine for ``database_url``; SQLite gets WAL, secure delete and write-locking BEGINs."""
+    url = make_url(database_url)
+    # hide_parameters: a failing statement's message must not carry ciphertext, payloads or ids into a log.
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, hide_parameters=True, pool_pre_ping=True)
+    in_memory = url.database in (None, "", ":memory:")
+    if not in_memory and url.database is not None:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        hide_parameters=True,
+        # The pipeline calls the storage from worker threads.
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},
+        **({"poolclass": StaticPool} if in_memory else {}),
+    )
+    _configure_sqlite(engine, wal=not in_memory)
+    return engine
+
+
+def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from pysqlite so that writers can BEGIN IMMEDIATE (see below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            if wal:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            # Deleted rows are overwritten with zeros instead of lingering in free pages: purged
+            # quarantine ciphertext and work payloads really leave the file.
+            cursor.execute("PRAGMA secure_delete=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Writers take the lock up front so a read-check-write (approve, offence count) cannot race another
+        # writer; pure reads stay DEFERRED and run alongside writers under WAL.
+        writes = connection.get_execution_options().get(WRITE_LOCK, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")

@@ -1,0 +1,52 @@
+"""The bot database: default location, migrations at open (idempotent), WAL, its own version table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import inspect
+
+from bot.storage import bot_database_url, open_bot_database
+from bot.storage.migrations import VERSION_TABLE
+from config.settings import Settings, StorageSettings
+
+
+def test_default_url_is_a_sqlite_file_in_the_data_dir(settings: Settings, data_dir: Path) -> None:
+    assert bot_database_url(settings) == f"sqlite:///{(data_dir / 'consentguard.db').resolve()}"
+    assert data_dir.is_dir()
+    configured = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        storage=StorageSettings(database_url="postgresql://bot@db/consentguard"),
+    )
+    assert bot_database_url(configured) == "postgresql://bot@db/consentguard"
+
+
+def test_open_migrates_once_and_reopens(db_url: str, db_path: Path) -> None:
+    db = open_bot_database(db_url)
+    tables = set(inspect(db.engine).get_table_names())
+    db.close()
+    assert {"quarantine_items", "quarantine_images", "audit_events", "work_items", "offences"} <= tables
+    assert VERSION_TABLE in tables
+    assert "alembic_version" not in tables  # the registry's name stays free for a shared database
+
+    db = open_bot_database(db_url)  # already at head: a no-op
+    try:
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+            assert (
+                connection.exec_driver_sql(
+                    "SELECT version_num FROM consentguard_bot_alembic_version"
+                ).scalar()
+                == "0001"
+            )
+    finally:
+        db.close()
+
+
+def test_in_memory_database_works() -> None:
+    db = open_bot_database("sqlite://")
+    try:
+        assert "audit_events" in inspect(db.engine).get_table_names()
+    finally:
+        db.close()

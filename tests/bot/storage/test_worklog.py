@@ -1,0 +1,132 @@
+"""The work log (at-most-once, resume after a crash, revisions) and the offence counter."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from bot.consent.model import ChatRef
+from bot.storage import BotDatabase, open_bot_database
+from bot.worklog import OffenceCounter, WorkItem, WorkLog
+from tests.bot.storage.conftest import MovableClock
+
+CHAT = ChatRef("telegram", "-1001234")
+OTHER_CHAT = ChatRef("telegram", "-1009999")
+
+
+def test_a_redelivered_message_is_accepted_once(db: BotDatabase, clock: MovableClock) -> None:
+    log = WorkLog(db, clock)
+    assert log.accept("telegram:-1001234:99", b"payload")
+    assert not log.accept("telegram:-1001234:99", b"payload again")
+    assert log.accept("telegram:-1001234:100", b"other")
+
+
+def test_unfinished_work_survives_a_crash_and_done_work_does_not_come_back(
+    db_url: str, clock: MovableClock
+) -> None:
+    db = open_bot_database(db_url)
+    log = WorkLog(db, clock)
+    log.accept("a", b"first")
+    clock.advance(seconds=1)
+    log.accept("b", b"second")
+    clock.advance(seconds=1)
+    log.accept("c", b"third")
+    log.mark_done("b", "deleted")
+    db.close()  # the process dies here
+
+    db = open_bot_database(db_url)
+    try:
+        log = WorkLog(db, clock)
+        resumed = log.unfinished()
+        assert resumed == [("a", b"first"), ("c", b"third")]
+        assert resumed[0] == WorkItem(post_key="a", payload=b"first")
+        assert not log.accept("a", b"first")  # still known: a redelivery after the restart is skipped
+        assert log.mark_done("a", "quarantined")
+        assert not log.mark_done("a", "quarantined")
+        assert [item.post_key for item in log.unfinished()] == ["c"]
+    finally:
+        db.close()
+
+
+def test_each_revision_of_an_edited_message_is_accepted_once(db: BotDatabase) -> None:
+    log = WorkLog(db)
+    assert log.accept("k", b"v0")
+    assert log.accept_revision("k", "edit-1", b"v1")
+    assert not log.accept_revision("k", "edit-1", b"v1")
+    assert log.accept_revision("k", "edit-2", b"v2")
+    assert not log.accept_revision("k", "edit-2", b"v2")
+    assert log.mark_done("k", "allowed", revision="")
+    assert log.unfinished() == [("k", b"v1"), ("k", b"v2")]
+    assert log.mark_done("k", "deleted", revision="edit-1")
+    assert log.unfinished() == [("k", b"v2")]
+    assert "v2" not in repr(log.unfinished())
+
+
+def test_mark_done_without_revision_closes_every_open_revision(db: BotDatabase) -> None:
+    log = WorkLog(db)
+    log.accept_revision("k", "r1", b"v1")
+    log.accept_revision("k", "r2", b"v2")
+    log.accept_revision("other", "r1", b"x")
+    assert log.mark_done("k", "deleted")
+    assert log.unfinished() == [("other", b"x")]
+    assert not log.mark_done("k", "deleted")
+
+
+def test_payload_dropped_when_done_and_old_entries_forgotten(db: BotDatabase, clock: MovableClock) -> None:
+    log = WorkLog(db, clock)
+    log.accept("old-done", b"secret caption")
+    log.accept("old-open", b"x")
+    log.mark_done("old-done", "allowed")
+    with db.engine.connect() as connection:
+        payload = connection.exec_driver_sql(
+            "SELECT payload FROM work_items WHERE post_key = 'old-done'"
+        ).scalar()
+    assert payload == b""
+    clock.advance(days=3)
+    log.accept("new", b"y")
+    log.mark_done("new", "allowed")
+    assert log.forget_older_than(timedelta(days=2)) == 1  # old-done only: old-open is unfinished work
+    assert [item.post_key for item in log.unfinished()] == ["old-open"]
+    assert log.accept("old-done", b"z")  # forgotten: accepted again
+    assert not log.accept("new", b"y")
+
+
+def test_concurrent_accepts_let_one_through(db: BotDatabase) -> None:
+    log = WorkLog(db)
+    results: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def accept() -> None:
+        barrier.wait()
+        results.append(log.accept("same", b"p"))
+
+    threads = [threading.Thread(target=accept) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False] * 7 + [True]
+
+
+def test_offences_are_counted_per_poster_per_chat(db: BotDatabase) -> None:
+    counter = OffenceCounter(db)
+    assert counter.count(CHAT, "p1") == 0
+    assert counter.add(CHAT, "p1") == 1
+    assert counter.add(CHAT, "p1") == 2
+    assert counter.add(CHAT, "p2") == 1
+    assert counter.add(OTHER_CHAT, "p1") == 1
+    assert counter.count(CHAT, "p1") == 2
+    counter.reset(CHAT, "p1")
+    assert counter.count(CHAT, "p1") == 0
+    assert counter.count(OTHER_CHAT, "p1") == 1
+    assert counter.add(CHAT, "p1") == 1
+
+
+def test_concurrent_offences_are_all_counted(db: BotDatabase) -> None:
+    counter = OffenceCounter(db)
+    threads = [threading.Thread(target=counter.add, args=(CHAT, "p")) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert counter.count(CHAT, "p") == 10
