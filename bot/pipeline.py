@@ -46,6 +46,7 @@ from bot.policy import GroupPolicy, Mode, PolicyBook, decide
 from bot.quarantine import QuarantineStore
 from bot.scanning import ImageScanner
 from bot.worklog import OffenceCounter, WorkLog
+from detectors.errors import ConsentGuardError
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ class Moderator:
         for post_key, payload in unfinished:
             try:
                 post = self._codec.decode(payload, self._platforms)
-            except ValueError:
+            except (ValueError, ConsentGuardError):
                 log.error("unfinished post %s cannot be decoded; marked failed", post_key)
                 await asyncio.to_thread(self._worklog.mark_done, post_key, "undecodable")
                 continue
@@ -333,7 +334,7 @@ class Moderator:
             decision,
             language,
             group_title=post.chat_title,
-            bot_mention=platform.name,
+            bot_mention="consentguard",
             review_hint=_review_hint(language),
         )
         if await platform.send_private(post.author, text):
