@@ -60,9 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     bench.set_defaults(handler=_cmd_bench)
 
-    from bot.cli_consent import add_commands
+    from bot import cli_consent, cli_ops
 
-    add_commands(commands)
+    cli_consent.add_commands(commands)
+    cli_ops.add_commands(commands)
     return parser
 
 
