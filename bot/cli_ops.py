@@ -62,7 +62,7 @@ def _cmd_queue(args: argparse.Namespace, settings: Settings) -> int:
     keyring, _ = load_keyring(settings)
     with open_bot_database(bot_database_url(settings)) as database:
         items = QuarantineStore(database, keyring).pending()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "item": item.item_id,
             "group": str(item.chat),
