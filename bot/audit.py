@@ -23,7 +23,7 @@ from typing import Any, Literal, TextIO
 from sqlalchemy import select
 
 from bot.consent.model import UserRef
-from bot.registry.db import writing
+from bot.sqlbase import writing
 from bot.storage.db import AuditEventRow, BotDatabase, Clock, utc_now
 
 #: Columns of an export, in order; stable: tools downstream read them by name and position.

@@ -19,8 +19,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from bot.audit import AuditEvent, AuditLog
-from bot.consent.lookup import ConsentLookup, ConsentLookupError, ConsentUse, ConsentUseRefusedError
-from bot.consent.model import ChatRef, ConsentStatus, ScopeProblem, ScopeRequest, UserRef, check_scope
+from bot.consent.lookup import ConsentLookup, ConsentLookupError, ConsentUseRefusedError
+from bot.consent.model import (
+    ChatRef,
+    ConsentStatus,
+    ConsentUse,
+    ScopeProblem,
+    ScopeRequest,
+    UserRef,
+    check_scope,
+)
 from bot.consent.token import ConsentToken, TokenProblem, find_token
 from bot.domain import (
     ConsentOutcome,

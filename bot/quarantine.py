@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from bot.consent.model import ChatRef, UserRef
 from bot.domain import Post
 from bot.keys import QuarantineKey, QuarantineKeyring
-from bot.registry.db import writing
+from bot.sqlbase import writing
 from bot.storage.db import BotDatabase, Clock, QuarantineImageRow, QuarantineItemRow, utc_now
 from detectors.errors import ConsentGuardError
 

@@ -17,7 +17,7 @@ from sqlalchemy import Select, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.consent.model import ChatRef
-from bot.registry.db import writing
+from bot.sqlbase import writing
 from bot.storage.db import BotDatabase, Clock, OffenceRow, WorkItemRow, utc_now
 
 #: The revision of a message as first posted (edits bring their own revision ids).

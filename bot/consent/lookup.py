@@ -20,7 +20,15 @@ from typing import Any, Protocol, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from bot.consent.model import ChatRef, ConsentRecord, ConsentStatus, Purpose, ScopeProblem, UserRef
+from bot.consent.model import (
+    ChatRef,
+    ConsentRecord,
+    ConsentStatus,
+    ConsentUse,
+    Purpose,
+    ScopeProblem,
+    UserRef,
+)
 from bot.consent.token import ConsentToken
 from detectors.errors import ConsentGuardError
 
@@ -54,17 +62,6 @@ class ConsentUseRefusedError(ConsentGuardError):
     def __init__(self, problem: ScopeProblem) -> None:
         super().__init__(f"consent use refused: {problem.value}")
         self.problem = problem
-
-
-@dataclass(frozen=True, slots=True)
-class ConsentUse:
-    """One image posted under a token."""
-
-    chat: ChatRef
-    message_id: str
-    image_sha256: str
-    poster: UserRef
-    purpose: Purpose
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,6 +95,17 @@ class ConsentRecord:
     patient_ref: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class ConsentUse:
+    """One image posted under a token (what the bot reports and the registry records)."""
+
+    chat: ChatRef
+    message_id: str
+    image_sha256: str
+    poster: UserRef
+    purpose: Purpose
+
+
 class ScopeProblem(enum.StrEnum):
     """Why a consent does not cover a post. The values appear in reminders and the audit log."""
 

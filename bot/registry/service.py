@@ -20,6 +20,7 @@ from bot.consent.model import (
     ChatRef,
     ConsentRecord,
     ConsentStatus,
+    ConsentUse,
     Purpose,
     ScopeProblem,
     ScopeRequest,
@@ -27,8 +28,9 @@ from bot.consent.model import (
     check_scope,
 )
 from bot.consent.token import ConsentToken, new_token
-from bot.registry.db import ApiKeyRow, ConsentRow, ConsentUseRow, writing
+from bot.registry.db import ApiKeyRow, ConsentRow, ConsentUseRow
 from bot.registry.keys import Principal, Role, generate_key, key_id_of, matches
+from bot.sqlbase import writing
 
 #: Longest consent a registry issues, in days (ten years).
 MAX_DAYS = 3650
@@ -77,15 +79,8 @@ class ScopeRefusedError(RegistryError):
         self.problem = problem
 
 
-@dataclass(frozen=True, slots=True)
-class UseRequest:
-    """An image posted under a consent."""
-
-    chat: ChatRef
-    message_id: str
-    image_sha256: str
-    poster: UserRef
-    purpose: Purpose
+#: An image posted under a consent: the same value the bot's client sends.
+UseRequest = ConsentUse
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 from sqlalchemy import (
     Engine,
@@ -21,14 +19,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    create_engine,
-    event,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
-from sqlalchemy.pool import StaticPool
 
-from bot.registry.db import SQLITE_BUSY_TIMEOUT_S, WRITE_LOCK, UtcDateTime
+from bot.sqlbase import UtcDateTime, create_database_engine
 from config.settings import Settings
 
 Clock = Callable[[], datetime]
@@ -179,44 +173,5 @@ def open_bot_database(url: str) -> BotDatabase:
 
 
 def create_bot_engine(database_url: str) -> Engine:
-    """Create the engine for ``database_url``; SQLite gets WAL, secure delete and write-locking BEGINs."""
-    url = make_url(database_url)
-    # hide_parameters: a failing statement's message must not carry ciphertext, payloads or ids into a log.
-    if url.get_backend_name() != "sqlite":
-        return create_engine(url, hide_parameters=True, pool_pre_ping=True)
-    in_memory = url.database in (None, "", ":memory:")
-    if not in_memory and url.database is not None:
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        url,
-        hide_parameters=True,
-        # The pipeline calls the storage from worker threads.
-        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},
-        **({"poolclass": StaticPool} if in_memory else {}),
-    )
-    _configure_sqlite(engine, wal=not in_memory)
-    return engine
-
-
-def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control from pysqlite so that writers can BEGIN IMMEDIATE (see below).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            if wal:
-                cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            # Deleted rows are overwritten with zeros instead of lingering in free pages: purged
-            # quarantine ciphertext and work payloads really leave the file.
-            cursor.execute("PRAGMA secure_delete=ON")
-        finally:
-            cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # Writers take the lock up front so a read-check-write (approve, offence count) cannot race another
-        # writer; pure reads stay DEFERRED and run alongside writers under WAL.
-        writes = connection.get_execution_options().get(WRITE_LOCK, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+    """Create the bot database's engine (see :func:`bot.sqlbase.create_database_engine`)."""
+    return create_database_engine(database_url)

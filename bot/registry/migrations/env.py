@@ -1,34 +1,6 @@
-"""Alembic environment: runs on the connection that :func:`bot.registry.migrations.upgrade` hands over."""
-
-from __future__ import annotations
-
-from alembic import context
-from sqlalchemy.engine import Connection
+"""Alembic environment of the registry (see :func:`bot.sqlbase.run_alembic_environment`)."""
 
 from bot.registry.db import Base
+from bot.sqlbase import run_alembic_environment
 
-
-def _run(connection: Connection) -> None:
-    context.configure(
-        connection=connection,
-        target_metadata=Base.metadata,
-        # SQLite cannot ALTER most things: batch mode rebuilds tables in later migrations.
-        render_as_batch=connection.dialect.name == "sqlite",
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-def _main() -> None:
-    connection = context.config.attributes.get("connection")
-    if isinstance(connection, Connection):
-        _run(connection)
-        return
-    engine = context.config.attributes["engine"]
-    with engine.begin() as fresh:
-        _run(fresh)
-
-
-if context.is_offline_mode():
-    raise RuntimeError("offline (--sql) migrations are not supported: run them against a database")
-_main()
+run_alembic_environment(Base.metadata)

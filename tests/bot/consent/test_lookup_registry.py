@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.consent.lookup import ConsentApiProtocolError, ConsentUse, ConsentUseRefusedError, HttpxConsentLookup
-from bot.consent.model import ChatRef, ConsentStatus, Purpose, ScopeProblem, UserRef
+from bot.consent.lookup import ConsentApiProtocolError, ConsentUseRefusedError, HttpxConsentLookup
+from bot.consent.model import ChatRef, ConsentStatus, ConsentUse, Purpose, ScopeProblem, UserRef
 from bot.consent.token import new_token, parse_token
 from bot.registry.app import create_app
 from bot.registry.commands import new_consent, new_key, revoke_consent
