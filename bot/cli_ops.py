@@ -27,7 +27,7 @@ def add_commands(commands: Any) -> None:
     quarantine = commands.add_parser("quarantine", help="quarantine housekeeping")
     q_sub = quarantine.add_subparsers(dest="quarantine_command", required=True, metavar="ACTION")
     purge = q_sub.add_parser(
-        "purge", help="purge items past their retention now (the bot also does it hourly)"
+        "purge", help="purge items past their retention now (a running bot does it every hour)"
     )
     purge.set_defaults(handler=_cmd_purge)
 

@@ -153,8 +153,30 @@ class Moderator:
             resumed += 1
         return resumed
 
+    async def purge_expired(self) -> int:
+        """Purge quarantined images past their group's retention; returns how many items."""
+        purged = await asyncio.to_thread(self._quarantine.purge_expired)
+        if purged:
+            log.info("purged %d quarantined item(s) past their retention", purged)
+        return purged
+
+    def start_housekeeping(self, interval_s: float = 3600.0) -> None:
+        """Purge expired quarantine items now and then every ``interval_s`` seconds until closed."""
+
+        async def loop() -> None:
+            while True:
+                try:
+                    await self.purge_expired()
+                except Exception:  # a failed purge is retried next round; it must not stop the bot
+                    log.exception("quarantine purge failed")
+                await asyncio.sleep(interval_s)
+
+        task = asyncio.create_task(loop())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def aclose(self) -> None:
-        """Cancel pending retries."""
+        """Cancel pending retries and housekeeping."""
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)

@@ -389,3 +389,17 @@ async def test_canary_name_and_token_appear_in_no_log_and_no_database_row(
                 text = repr(row)
                 for secret in secrets[:-1]:
                     assert secret not in text, table
+
+
+async def test_housekeeping_purges_items_past_their_retention(tmp_path: Path) -> None:
+    harness, moderator = await make_harness(tmp_path, "[default]\nretention_days = 1\n")
+    handled = await moderator.handle(harness.post(b"SLIDE"))
+    assert handled is not None
+    assert handled.quarantine_item is not None
+    assert await moderator.purge_expired() == 0  # still within its retention
+    moderator._quarantine._clock = lambda: NOW + timedelta(days=2)  # type: ignore[attr-defined]
+    moderator.start_housekeeping(interval_s=3600)
+    await asyncio.sleep(0.1)
+    assert moderator._quarantine.pending() == []
+    await moderator.aclose()
+    harness.database.close()
