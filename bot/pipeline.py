@@ -51,7 +51,7 @@ from bot.messages import (
 )
 from bot.platforms.base import Platform
 from bot.policy import GroupPolicy, Mode, PolicyBook, decide
-from bot.quarantine import QuarantineStore
+from bot.quarantine import ApprovedPost, QuarantinedPost, QuarantineStore
 from bot.scanning import ImageScanner
 from bot.worklog import OffenceCounter, WorkLog
 from detectors.errors import ConsentGuardError
@@ -129,13 +129,65 @@ class Moderator:
 
     async def handle(self, post: Post) -> HandledPost | None:
         """Judge and act on ``post``; None when this message (and revision) was already handled."""
+        if not await self.accept(post):
+            return None
+        return await self.process(post)
+
+    async def accept(self, post: Post) -> bool:
+        """Persist that ``post`` must be handled (before its update is acknowledged); False if seen before."""
         accepted = await asyncio.to_thread(
             self._worklog.accept_revision, post.key, _revision(post), self._codec.encode(post)
         )
         if not accepted:
             log.info("post %s already handled; skipped", post.key)
-            return None
+        return accepted
+
+    async def process(self, post: Post) -> HandledPost:
+        """Judge and act on an accepted post."""
         return await self._process(post)
+
+    # -- moderator review ---------------------------------------------------------------------------
+
+    async def queue(self, chat: ChatRef | None = None) -> list[QuarantinedPost]:
+        """Quarantined posts awaiting review (of one chat, or all)."""
+        return await asyncio.to_thread(self._quarantine.pending, chat)
+
+    async def quarantined(self, item_id: str) -> QuarantinedPost:
+        """One quarantined post's metadata."""
+        return await asyncio.to_thread(self._quarantine.get, item_id)
+
+    async def preview(self, item_id: str) -> list[tuple[str, bytes]]:
+        """The decrypted images of an item, for the moderator who asked to see them."""
+        return await asyncio.to_thread(self._quarantine.images, item_id)
+
+    async def approve(self, item_id: str, moderator: UserRef) -> ApprovedPost:
+        """Release an item for reposting (its copy is purged) and audit the decision."""
+        approved = await asyncio.to_thread(self._quarantine.approve, item_id, moderator)
+        await self._audit_review(approved.chat, approved.message_id, approved.author, moderator, "approved")
+        return approved
+
+    async def reject(self, item_id: str, moderator: UserRef) -> QuarantinedPost:
+        """Purge an item now and audit the decision."""
+        item = await asyncio.to_thread(self._quarantine.get, item_id)
+        await asyncio.to_thread(self._quarantine.reject, item_id, moderator)
+        await self._audit_review(item.chat, item.message_id, item.author, moderator, "rejected")
+        return item
+
+    async def _audit_review(
+        self, chat: ChatRef, message_id: str, poster: UserRef, moderator: UserRef, decision: str
+    ) -> None:
+        event = AuditEvent(
+            time=self._clock(),
+            platform=chat.platform,
+            chat_id=chat.chat_id,
+            message_id=message_id,
+            poster=poster,
+            verdict=Verdict.QUARANTINE.value,
+            reason=f"moderator-{decision}",
+            moderator=moderator,
+            decision=decision,
+        )
+        await asyncio.to_thread(self._audit.record, event)
 
     async def resume(self) -> int:
         """Finish the posts accepted before a crash or restart; returns how many were resumed."""
