@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     bench.set_defaults(handler=_cmd_bench)
 
+    run = commands.add_parser("run", help="run the bot on every platform that has a token")
+    run.set_defaults(handler=_cmd_run)
+
     from bot import cli_consent, cli_ops
 
     cli_consent.add_commands(commands)
@@ -153,6 +156,19 @@ def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(figures, indent=2))
     else:
         print_summary(figures)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from bot.runner import ConfigurationError, run
+
+    try:
+        asyncio.run(run(settings))
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -1,0 +1,108 @@
+"""``consentguard run``: every platform that has a token, the pipeline, and a consent registry.
+
+Without ``CONSENTGUARD_CONSENT__URL`` the reference registry runs in-process on 127.0.0.1, on its SQLite file
+in the data directory, and the bot talks to it over HTTP like to any hospital's registry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from bot.bootstrap import build_moderator
+from bot.consent.lookup import ConsentLookup, HttpxConsentLookup
+from bot.consent.model import ChatRef
+from bot.keys import create_secret_file, read_secret_file
+from bot.registry_inprocess import serve_in_process
+from bot.scanning import ImageScanner, ProcessPoolScanner
+from config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ConfigurationError(Exception):
+    """The settings do not allow the bot to start; the message says what to set."""
+
+
+@contextlib.asynccontextmanager
+async def consent_lookup(settings: Settings) -> AsyncIterator[ConsentLookup]:
+    """The configured consent API, or the reference registry started in-process."""
+    if settings.consent.url:
+        key = settings.consent.api_key.get_secret_value() if settings.consent.api_key else None
+        async with HttpxConsentLookup(settings.consent.url, key, timeout_s=settings.consent.timeout_s) as lookup:
+            yield lookup
+        return
+    from bot.registry.app import create_app
+
+    database = settings.registry_database()
+    key = _embedded_registry_key(settings.data_dir, database)
+    app = create_app(database, lookups_per_minute=settings.consent.registry_lookups_per_minute)
+    async with serve_in_process(app) as url:
+        log.info("no consent URL configured: reference registry running in-process at %s", url)
+        async with HttpxConsentLookup(url, key, timeout_s=settings.consent.timeout_s) as lookup:
+            yield lookup
+
+
+def _embedded_registry_key(data_dir: Path, database: str) -> str:
+    """The bot's key for the embedded registry, created once and kept (mode 0600) in the data directory."""
+    from bot.registry.commands import new_key
+
+    path = data_dir / "registry-bot.key"
+    if path.exists():
+        return read_secret_file(path).strip()
+    key = new_key(database, "bot", "embedded-bot")
+    create_secret_file(path, key)
+    return key
+
+
+def policy_groups(moderator_policies: object, platform: str) -> list[ChatRef]:
+    """Groups of one platform named in the policy file (their rights are checked at start-up)."""
+    groups = getattr(moderator_policies, "groups", {})
+    return [chat for name in groups if (chat := ChatRef.parse(name)).platform == platform]
+
+
+async def run(settings: Settings, *, stop: asyncio.Event | None = None, scanner: ImageScanner | None = None) -> None:
+    """Run until ``stop`` is set (or SIGINT/SIGTERM)."""
+    telegram = settings.telegram.token
+    if telegram is None and settings.discord.token is None:
+        raise ConfigurationError(
+            "no platform token: set CONSENTGUARD_TELEGRAM__TOKEN (or CONSENTGUARD_DISCORD__TOKEN); "
+            "`consentguard demo` runs everything offline without one"
+        )
+    if telegram is None:
+        raise ConfigurationError("Discord is not available yet: set CONSENTGUARD_TELEGRAM__TOKEN")
+    from bot.platforms.telegram_adapter import TelegramFrontend, TelegramPlatform, build_application
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    own_scanner = scanner is None
+    scanner = scanner or ProcessPoolScanner(settings, workers=settings.detection.workers)
+    application = build_application(
+        telegram.get_secret_value(), settings.telegram.base_url, settings.telegram.base_file_url
+    )
+    platform = TelegramPlatform(application.bot)
+    async with consent_lookup(settings) as lookup:
+        moderator, database = build_moderator(
+            settings, platforms={"telegram": platform}, scanner=scanner, consent=lookup
+        )
+        frontend = TelegramFrontend(application, platform, moderator)
+        try:
+            await frontend.start(policy_groups(moderator.policies, "telegram"))
+            moderator.start_housekeeping()
+            polling = asyncio.create_task(frontend.run_polling())
+            log.info("consentguard is running on Telegram")
+            await stop.wait()
+            await frontend.stop()
+            await polling
+        finally:
+            await moderator.aclose()
+            if own_scanner:
+                await scanner.aclose()
+            database.close()
