@@ -33,7 +33,9 @@ async def consent_lookup(settings: Settings) -> AsyncIterator[ConsentLookup]:
     """The configured consent API, or the reference registry started in-process."""
     if settings.consent.url:
         key = settings.consent.api_key.get_secret_value() if settings.consent.api_key else None
-        async with HttpxConsentLookup(settings.consent.url, key, timeout_s=settings.consent.timeout_s) as lookup:
+        async with HttpxConsentLookup(
+            settings.consent.url, key, timeout_s=settings.consent.timeout_s
+        ) as lookup:
             yield lookup
         return
     from bot.registry.app import create_app
@@ -65,7 +67,9 @@ def policy_groups(moderator_policies: object, platform: str) -> list[ChatRef]:
     return [chat for name in groups if (chat := ChatRef.parse(name)).platform == platform]
 
 
-async def run(settings: Settings, *, stop: asyncio.Event | None = None, scanner: ImageScanner | None = None) -> None:
+async def run(
+    settings: Settings, *, stop: asyncio.Event | None = None, scanner: ImageScanner | None = None
+) -> None:
     """Run until ``stop`` is set (or SIGINT/SIGTERM)."""
     telegram = settings.telegram.token
     if telegram is None and settings.discord.token is None:
