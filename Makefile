@@ -25,6 +25,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the bot on every platform that has a token")
     run.set_defaults(handler=_cmd_run)
+    health = commands.add_parser(
+        "health", help="exit 0 when a running bot is polling (container health check)"
+    )
+    health.set_defaults(handler=_cmd_health)
 
     from bot import cli_consent, cli_ops
 
@@ -170,6 +174,14 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _cmd_health(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runner import healthy
+
+    ok, detail = healthy(settings)
+    print(detail)
+    return 0 if ok else 1
 
 
 class _DotProgress:

@@ -24,6 +24,31 @@ from config.settings import Settings
 log = logging.getLogger(__name__)
 
 
+HEARTBEAT_FILE = "heartbeat"
+HEARTBEAT_INTERVAL_S = 30.0
+
+
+async def _heartbeat(path: Path, polling: asyncio.Task[None]) -> None:
+    """Touch ``path`` while the polling task is alive; ``consentguard health`` reads its age."""
+    while not polling.done():
+        await asyncio.to_thread(path.touch)
+        await asyncio.sleep(HEARTBEAT_INTERVAL_S)
+
+
+def healthy(settings: Settings, max_age_s: float = 4 * HEARTBEAT_INTERVAL_S) -> tuple[bool, str]:
+    """Whether a running bot touched its heartbeat recently (the container's health check)."""
+    import time
+
+    path = settings.data_dir / HEARTBEAT_FILE
+    try:
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return False, "no heartbeat yet: is `consentguard run` running?"
+    if age > max_age_s:
+        return False, f"heartbeat is {age:.0f} s old (polling stalled?)"
+    return True, f"heartbeat {age:.0f} s ago"
+
+
 class ConfigurationError(Exception):
     """The settings do not allow the bot to start; the message says what to set."""
 
@@ -101,8 +126,10 @@ async def run(
             await frontend.start(policy_groups(moderator.policies, "telegram"))
             moderator.start_housekeeping()
             polling = asyncio.create_task(frontend.run_polling())
+            heartbeat = asyncio.create_task(_heartbeat(settings.data_dir / HEARTBEAT_FILE, polling))
             log.info("consentguard is running on Telegram")
             await stop.wait()
+            heartbeat.cancel()
             await frontend.stop()
             await polling
         finally:
