@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,10 @@ from bot.pipeline import Moderator
 from bot.policy import Mode
 
 log = logging.getLogger(__name__)
+
+# Opt in to PTB 23's durations (timedelta) now: otherwise building a RetryAfter emits a deprecation warning
+# on every flood-control answer.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 PLATFORM = "telegram"
 #: The Bot API refuses to let bots download files over 20 MB (a self-hosted Bot API server lifts it).

@@ -1,0 +1,312 @@
+"""The Telegram adapter end to end: real python-telegram-bot against the fake Bot API server on 127.0.0.1.
+
+Detection is stubbed (image bytes say what they show), consent is a fake registry; storage is real SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.bootstrap import build_moderator
+from bot.consent.model import ChatRef, ConsentRecord, ConsentStatus, Purpose, UserRef
+from bot.consent.token import new_token
+from bot.platforms.telegram_adapter import TelegramFrontend, TelegramPlatform, build_application
+from bot.sandbox.fake_telegram import Call, FakeTelegramServer
+from bot.storage import BotDatabase
+from config.settings import Settings
+from tests.fakes.platform import FakeConsentLookup, StubScanner
+
+GROUP_ID = -1001
+ALICE, BOB, MOD = 42, 43, 7
+GROUP = ChatRef("telegram", str(GROUP_ID))
+
+
+@dataclass
+class Bot:
+    server: FakeTelegramServer
+    frontend: TelegramFrontend
+    consent: FakeConsentLookup
+    database: BotDatabase
+    polling: asyncio.Task[None]
+
+    def granted_token(self) -> str:
+        token = new_token()
+        self.consent.records[token.compact] = ConsentRecord(
+            status=ConsentStatus.GRANTED,
+            purposes=frozenset({Purpose.ADVICE}),
+            groups=(GROUP,),
+            clinicians=(UserRef("telegram", str(ALICE)),),
+            max_images=10,
+        )
+        return token.value
+
+    async def settle(self) -> None:
+        """Wait until every injected update was acknowledged (so persisted) and its post handled."""
+        await self.server.wait_until(lambda: not self.server.pending_updates)
+        await self.frontend.idle()
+
+
+async def start_bot(server: FakeTelegramServer, data_dir: Path, policy: str = "") -> Bot:
+    policy_file = data_dir.parent / f"{data_dir.name}-policy.toml"
+    policy_file.write_text(policy)
+    settings = Settings(data_dir=data_dir, policy_file=policy_file)  # type: ignore[call-arg]
+    application = build_application(server.token, server.base_url, server.base_file_url)
+    platform = TelegramPlatform(application.bot, backoff_s=0.01)
+    consent = FakeConsentLookup()
+    moderator, database = build_moderator(
+        settings, platforms={"telegram": platform}, scanner=StubScanner(), consent=consent
+    )
+    frontend = TelegramFrontend(application, platform, moderator, album_window_s=0.3, poll_timeout_s=1)
+    await frontend.start([GROUP])
+    polling = asyncio.create_task(frontend.run_polling())
+    return Bot(server, frontend, consent, database, polling)
+
+
+async def stop_bot(bot: Bot) -> None:
+    await bot.frontend.stop()
+    await bot.polling
+    await bot.frontend.moderator.aclose()
+    bot.database.close()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeTelegramServer]:
+    async with FakeTelegramServer() as fake:
+        fake.add_group(GROUP_ID, "Dermato avis")
+        fake.add_user(ALICE, "Alice", started_bot=True)
+        fake.add_user(BOB, "Bob", started_bot=False, language_code="en")
+        fake.add_user(MOD, "Modé", started_bot=True)
+        fake.set_admin(GROUP_ID, MOD)
+        fake.set_bot_rights(GROUP_ID, admin=True, can_delete_messages=True)
+        yield fake
+
+
+@pytest.fixture
+async def bot(server: FakeTelegramServer, tmp_path: Path) -> AsyncIterator[Bot]:
+    running = await start_bot(server, tmp_path / "data")
+    yield running
+    await stop_bot(running)
+
+
+def deleted(server: FakeTelegramServer, message: dict[str, Any]) -> bool:
+    return (GROUP_ID, message["message_id"]) in server.deleted
+
+
+def to(chat_id: int) -> Any:
+    return lambda call: int(call.params.get("chat_id", 0)) == chat_id
+
+
+# -- the policy table through Telegram ---------------------------------------------------------------
+
+
+async def test_face_without_consent_is_deleted_and_the_poster_told_privately(bot: Bot) -> None:
+    message = bot.server.post_photo(GROUP_ID, ALICE, b"FACE-selfie", caption="avis ?")
+    await bot.server.wait_for("deleteMessage")
+    reminder = await bot.server.wait_for("sendMessage", to(ALICE))
+    assert deleted(bot.server, message)
+    assert "226-13" in reminder.params["text"]
+    assert "visage" in reminder.params["text"]
+
+
+async def test_valid_consent_keeps_the_post_and_records_the_use(bot: Bot) -> None:
+    message = bot.server.post_photo(GROUP_ID, ALICE, b"FACE-wound", caption=f"#consent {bot.granted_token()}")
+    await bot.settle()
+    assert not deleted(bot.server, message)
+    assert len(bot.consent.uses) == 1
+
+
+async def test_revoked_token_removes_the_post(bot: Bot) -> None:
+    token = new_token()
+    bot.consent.records[token.compact] = ConsentRecord(status=ConsentStatus.REVOKED)
+    message = bot.server.post_photo(GROUP_ID, ALICE, b"FACE-1", caption=f"#consent {token.value}")
+    reminder = await bot.server.wait_for("sendMessage", to(ALICE))
+    assert deleted(bot.server, message)
+    assert "révoqu" in reminder.params["text"]
+
+
+async def test_clean_image_without_consent_is_quarantined_for_review(bot: Bot) -> None:
+    message = bot.server.post_photo(GROUP_ID, ALICE, b"SLIDE-fig2", caption="Fig. 2")
+    notice = await bot.server.wait_for("sendMessage", lambda c: "reply_markup" in c.params)
+    assert deleted(bot.server, message)
+    assert int(notice.params["chat_id"]) == MOD  # no review chat configured: the admins privately
+
+
+async def test_image_sent_as_a_file_and_dicom_documents_are_checked(bot: Bot) -> None:
+    png = bot.server.post_document(GROUP_ID, ALICE, b"NAME-label", "label.png", "image/png")
+    dicom = bot.server.post_document(GROUP_ID, ALICE, b"NAME-dicom", "ct.dcm", "application/octet-stream")
+    await bot.server.wait_until(lambda: deleted(bot.server, png) and deleted(bot.server, dicom))
+
+
+async def test_file_over_the_download_limit_fails_closed(bot: Bot) -> None:
+    message = bot.server.post_document(
+        GROUP_ID, ALICE, b"x" * (20 * 1024 * 1024 + 1), "big.jpg", "image/jpeg"
+    )
+    await bot.server.wait_until(lambda: deleted(bot.server, message))
+    assert not bot.server.calls_of("getFile")
+
+
+# -- albums and edits -------------------------------------------------------------------------------------
+
+
+async def test_album_token_on_one_item_covers_the_whole_album(bot: Bot) -> None:
+    items = bot.server.post_album(
+        GROUP_ID, ALICE, [b"FACE-a", b"CLEAN-b", b"NAME-c"], caption=f"#consent {bot.granted_token()}"
+    )
+    await bot.server.wait_until(lambda: len(bot.consent.uses) == 3)
+    assert not any(deleted(bot.server, item) for item in items)
+
+
+async def test_album_without_token_is_removed_whole(bot: Bot) -> None:
+    items = bot.server.post_album(GROUP_ID, ALICE, [b"CLEAN-a", b"FACE-b"])
+    await bot.server.wait_until(lambda: all(deleted(bot.server, item) for item in items))
+    await bot.server.wait_for("sendMessage", to(ALICE))
+
+
+async def test_removing_the_token_in_an_edit_removes_the_post(bot: Bot) -> None:
+    message = bot.server.post_photo(GROUP_ID, ALICE, b"FACE-1", caption=f"#consent {bot.granted_token()}")
+    await bot.server.wait_until(lambda: len(bot.consent.uses) == 1)
+    bot.server.edit_caption(GROUP_ID, message["message_id"], "légende corrigée")
+    await bot.server.wait_until(lambda: deleted(bot.server, message))
+
+
+# -- telling people -------------------------------------------------------------------------------------
+
+
+async def test_poster_who_never_started_the_bot_gets_a_short_group_notice_that_goes_away(
+    server: FakeTelegramServer, tmp_path: Path
+) -> None:
+    running = await start_bot(server, tmp_path / "data", "[default]\nnotice_ttl_s = 5\n")
+    try:
+        server.post_photo(GROUP_ID, BOB, b"FACE-1")
+        notice = await server.wait_for("sendMessage", to(GROUP_ID))
+        assert "t.me/consentguard_bot?start=" in notice.params["text"]
+        assert "226-13" not in notice.params["text"]
+        notice_id = next(m for m in server.messages_in(GROUP_ID) if m["from"]["is_bot"])["message_id"]
+        await server.wait_until(lambda: (GROUP_ID, notice_id) in server.deleted, timeout=15)
+    finally:
+        await stop_bot(running)
+
+
+async def test_missing_delete_right_is_reported_at_start_up(
+    server: FakeTelegramServer, tmp_path: Path
+) -> None:
+    server.set_bot_rights(GROUP_ID, admin=False, can_delete_messages=False)
+    running = await start_bot(server, tmp_path / "data")
+    try:
+        warning = await server.wait_for("sendMessage", to(GROUP_ID))
+        assert "supprimer des messages" in warning.params["text"]
+        await server.wait_for("sendMessage", to(MOD))
+    finally:
+        await stop_bot(running)
+
+
+async def test_being_demoted_is_reported(bot: Bot) -> None:
+    bot.server.my_chat_member(GROUP_ID, status="member", can_delete_messages=False)
+    warning = await bot.server.wait_for("sendMessage", to(GROUP_ID))
+    assert "administrateur" in warning.params["text"]
+
+
+# -- moderator review -----------------------------------------------------------------------------------
+
+
+async def _quarantined_notice(bot: Bot) -> tuple[Call, str]:
+    bot.server.post_photo(GROUP_ID, ALICE, b"SLIDE-fig3", caption="Figure 3")
+    notice = await bot.server.wait_for("sendMessage", lambda c: "reply_markup" in c.params)
+    markup = notice.params["reply_markup"]
+    data = markup["inline_keyboard"][0][0]["callback_data"]
+    return notice, data.split(":", 2)[2]
+
+
+def _notice_message_id(bot: Bot) -> int:
+    return max(m["message_id"] for m in bot.server.private_messages(MOD))
+
+
+async def test_only_administrators_may_press_the_review_buttons(bot: Bot) -> None:
+    _, item = await _quarantined_notice(bot)
+    mark = len(bot.server.calls)
+    bot.server.press_button(MOD, _notice_message_id(bot), ALICE, f"cg:a:{item}")
+    answer = await bot.server.wait_for("answerCallbackQuery", since=mark)
+    assert "administrat" in answer.params["text"].lower()
+    assert not bot.server.calls_of("sendPhoto")
+    assert len(await bot.frontend.moderator.queue(GROUP)) == 1
+
+
+async def test_approve_reposts_with_the_poster_and_moderator_names(bot: Bot) -> None:
+    _, item = await _quarantined_notice(bot)
+    bot.server.press_button(MOD, _notice_message_id(bot), MOD, f"cg:a:{item}")
+    repost = await bot.server.wait_for("sendPhoto", to(GROUP_ID))
+    assert "Alice" in repost.params["caption"]
+    assert "Modé" in repost.params["caption"]
+    await bot.server.wait_for("editMessageText")
+    assert await bot.frontend.moderator.queue(GROUP) == []
+
+
+async def test_show_sends_the_image_with_a_spoiler_and_reject_purges(bot: Bot) -> None:
+    _, item = await _quarantined_notice(bot)
+    notice_id = _notice_message_id(bot)
+    bot.server.press_button(MOD, notice_id, MOD, f"cg:s:{item}")
+    shown = await bot.server.wait_for("sendPhoto", to(MOD))
+    assert shown.params.get("has_spoiler") in (True, "true", "True")
+    bot.server.press_button(MOD, notice_id, MOD, f"cg:r:{item}")
+    await bot.server.wait_for("editMessageText")
+    assert await bot.frontend.moderator.queue(GROUP) == []
+
+
+async def test_commands(bot: Bot) -> None:
+    bot.server.command(GROUP_ID, ALICE, "/status")
+    status = await bot.server.wait_for("sendMessage", to(GROUP_ID))
+    assert "strict" in status.params["text"]
+    mark = len(bot.server.calls)
+    bot.server.command(GROUP_ID, ALICE, "/policy monitor")
+    refused = await bot.server.wait_for("sendMessage", to(GROUP_ID), since=mark)
+    assert "modérateurs" in refused.params["text"].lower()
+    mark = len(bot.server.calls)
+    bot.server.command(GROUP_ID, MOD, "/policy monitor")
+    changed = await bot.server.wait_for("sendMessage", to(GROUP_ID), since=mark)
+    assert "monitor" in changed.params["text"]
+    mark = len(bot.server.calls)
+    bot.server.command(ALICE, ALICE, "/start")
+    start = await bot.server.wait_for("sendMessage", to(ALICE), since=mark)
+    assert "#consent" in start.params["text"]
+
+
+# -- resilience ---------------------------------------------------------------------------------------------
+
+
+async def test_flood_control_is_waited_out_and_the_delete_happens(bot: Bot) -> None:
+    bot.server.fail_next("deleteMessage", status=429, retry_after=1)
+    message = bot.server.post_photo(GROUP_ID, ALICE, b"FACE-1")
+    await bot.server.wait_until(lambda: deleted(bot.server, message), timeout=15)
+    assert len(bot.server.calls_of("deleteMessage")) == 2
+
+
+async def test_restart_does_not_handle_a_message_twice(server: FakeTelegramServer, tmp_path: Path) -> None:
+    first = await start_bot(server, tmp_path / "data")
+    server.post_photo(GROUP_ID, ALICE, b"FACE-1")
+    await server.wait_for("deleteMessage")
+    await first.settle()
+    await stop_bot(first)
+    deletes = len(server.calls_of("deleteMessage"))
+
+    second = await start_bot(server, tmp_path / "data")
+    try:
+        server.post_photo(GROUP_ID, ALICE, b"CLEAN-after-restart", caption="x")
+        await server.wait_until(lambda: len(server.calls_of("deleteMessage")) == deletes + 1)
+        await second.settle()
+        assert len(server.calls_of("deleteMessage")) == deletes + 1  # the first photo was not redone
+    finally:
+        await stop_bot(second)
+
+
+async def test_an_update_is_acknowledged_only_after_it_was_persisted(bot: Bot) -> None:
+    bot.server.post_photo(GROUP_ID, ALICE, b"FACE-1")
+    await bot.server.wait_for("deleteMessage")
+    polls = bot.server.calls_of("getUpdates")
+    offsets = [int(c.params.get("offset", 0) or 0) for c in polls]
+    assert offsets == sorted(offsets)

@@ -1,0 +1,1 @@
+"""Tests of the offline sandbox (the fake Telegram server)."""
