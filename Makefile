@@ -13,9 +13,9 @@ $(BIN)/consentguard: pyproject.toml
 
 venv: $(BIN)/consentguard
 
-# The main job on embedded defaults: scan the sample images the project ships.
+# The main job on embedded defaults: the whole system offline (registry, local Telegram server, the bot).
 run: venv
-	$(BIN)/consentguard scan samples/
+	$(BIN)/consentguard demo
 
 test: venv
 	$(BIN)/pytest -q

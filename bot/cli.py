@@ -15,7 +15,7 @@ from config.settings import Settings
 log = logging.getLogger("consentguard")
 
 #: Third-party loggers that would write request URLs (which carry consent tokens) or payloads at INFO.
-_CHATTY_LOGGERS = ("httpx", "httpcore", "uvicorn.access", "telegram.ext", "discord.http")
+_CHATTY_LOGGERS = ("httpx", "httpcore", "uvicorn.access", "telegram.ext", "discord.http", "alembic")
 
 
 def configure_logging(level: str) -> None:
@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the bot on every platform that has a token")
     run.set_defaults(handler=_cmd_run)
+    demo = commands.add_parser("demo", help="run the whole system offline with a scripted Telegram group")
+    demo.set_defaults(handler=_cmd_demo)
     health = commands.add_parser(
         "health", help="exit 0 when a running bot is polling (container health check)"
     )
@@ -173,6 +175,15 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from bot.demo import run_demo
+
+    asyncio.run(run_demo(settings))
     return 0
 
 

@@ -95,7 +95,7 @@ class TelegramPlatform:
         self._attempts = attempts
         self._backoff_s = backoff_s
         self._max_wait_s = max_wait_s
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._notices: dict[asyncio.Task[None], tuple[ChatRef, str]] = {}
 
     async def call(self, what: str, action: Callable[[], Awaitable[T]]) -> T:
         """Run a Bot API call; retry 429 (after ``retry_after``), timeouts, 5xx and network errors."""
@@ -144,7 +144,7 @@ class TelegramPlatform:
         message = await self.call(
             "sendMessage", lambda: self.bot.send_message(int(chat.chat_id), text, message_thread_id=thread)
         )
-        self._later(ttl_s, self.delete_messages(chat, (str(message.message_id),)))
+        self._delete_later(ttl_s, chat, str(message.message_id))
 
     async def notify_moderators(
         self, chat: ChatRef, review_chat: ChatRef | None, text: str, item_id: str | None
@@ -208,21 +208,25 @@ class TelegramPlatform:
         )
         return _can_delete(member)
 
-    def _later(self, delay_s: float, action: Awaitable[None]) -> None:
+    def _delete_later(self, delay_s: float, chat: ChatRef, message_id: str) -> None:
         async def run() -> None:
             await asyncio.sleep(delay_s)
             with contextlib.suppress(TelegramError):
-                await action
+                await self.delete_messages(chat, (message_id,))
+            self._notices.pop(task, None)
 
         task = asyncio.create_task(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._notices[task] = (chat, message_id)
 
     async def aclose(self) -> None:
-        """Run the pending notice deletions now rather than dropping them."""
-        for task in list(self._tasks):
+        """Delete the group notices still waiting for their time-out now, rather than leave them up."""
+        pending = list(self._notices.items())
+        self._notices.clear()
+        for task, (chat, message_id) in pending:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            with contextlib.suppress(TelegramError):
+                await self.delete_messages(chat, (message_id,))
+        await asyncio.gather(*(task for task, _ in pending), return_exceptions=True)
 
 
 def _can_delete(member: ChatMember) -> bool:
@@ -346,6 +350,8 @@ class TelegramFrontend:
         self._albums: dict[str, _Album] = {}
         self._work: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
+        self._poll_exited = asyncio.Event()
+        self._poll_exited.set()  # not polling yet
         self._current_update_id = 0
         self._on_handled = on_handled
         self._register()
@@ -377,6 +383,13 @@ class TelegramFrontend:
 
     async def run_polling(self) -> None:
         """Poll until :meth:`stop`; acknowledge an update only once the pipeline persisted it."""
+        self._poll_exited.clear()
+        try:
+            await self._poll_loop()
+        finally:
+            self._poll_exited.set()
+
+    async def _poll_loop(self) -> None:
         offset: int | None = None
         while not self._stopping.is_set():
             albums_pending = any(a.flushing is not None for a in self._albums.values())
@@ -412,6 +425,9 @@ class TelegramFrontend:
     async def stop(self) -> None:
         """Stop polling, let running work finish, shut PTB down."""
         self._stopping.set()
+        # The last getUpdates must come back before PTB closes its HTTP client under it.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._poll_exited.wait(), timeout=self._poll_timeout_s + 10)
         for album in list(self._albums.values()):
             if album.flushing is not None:
                 await album.flushing

@@ -310,3 +310,47 @@ async def test_an_update_is_acknowledged_only_after_it_was_persisted(bot: Bot) -
     polls = bot.server.calls_of("getUpdates")
     offsets = [int(c.params.get("offset", 0) or 0) for c in polls]
     assert offsets == sorted(offsets)
+
+
+# -- the remaining rows of the policy table -----------------------------------------------------------------
+
+
+async def test_consent_registry_down_quarantines_never_allows(bot: Bot) -> None:
+    token = bot.granted_token()
+    bot.consent.down = True
+    message = bot.server.post_photo(GROUP_ID, ALICE, b"FACE-1", caption=f"#consent {token}")
+    await bot.server.wait_for("sendMessage", lambda c: "reply_markup" in c.params)
+    assert deleted(bot.server, message)
+
+
+async def test_detector_failure_quarantines(bot: Bot) -> None:
+    message = bot.server.post_photo(GROUP_ID, ALICE, b"FAIL-timeout")
+    await bot.server.wait_for("sendMessage", lambda c: "reply_markup" in c.params)
+    assert deleted(bot.server, message)
+
+
+async def test_identifying_only_group_lets_a_clean_image_through(
+    server: FakeTelegramServer, tmp_path: Path
+) -> None:
+    running = await start_bot(server, tmp_path / "data", '[default]\nmode = "identifying-only"\n')
+    try:
+        clean = server.post_photo(GROUP_ID, ALICE, b"CLEAN-slide")
+        face = server.post_photo(GROUP_ID, ALICE, b"FACE-1")
+        await server.wait_until(lambda: deleted(server, face))
+        await running.settle()
+        assert not deleted(server, clean)
+    finally:
+        await stop_bot(running)
+
+
+async def test_monitor_group_removes_nothing_and_tells_the_moderators(
+    server: FakeTelegramServer, tmp_path: Path
+) -> None:
+    running = await start_bot(server, tmp_path / "data", '[default]\nmode = "monitor"\n')
+    try:
+        face = server.post_photo(GROUP_ID, ALICE, b"FACE-1")
+        notice = await server.wait_for("sendMessage", to(MOD))
+        assert "delete" in notice.params["text"].lower() or "supprim" in notice.params["text"].lower()
+        assert not deleted(server, face)
+    finally:
+        await stop_bot(running)

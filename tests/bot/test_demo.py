@@ -1,0 +1,19 @@
+"""The offline demo with the real detectors, the real registry and the local Telegram server."""
+
+import io
+from pathlib import Path
+
+from bot.demo import run_demo
+from config.settings import Settings
+
+
+async def test_demo_plays_the_scripted_group_and_leaves_a_queue(tmp_path: Path) -> None:
+    out = io.StringIO()
+    summary = await run_demo(Settings(data_dir=tmp_path), out=out)  # type: ignore[call-arg]
+    text = out.getvalue()
+    assert summary["handled"] == 5
+    assert summary["verdicts"] == {"allow": 1, "delete": 2, "quarantine": 2}
+    assert summary["queue"] == 2
+    assert "seen: face" in text
+    assert "consent-valid" in text
+    assert (tmp_path / "consentguard.db").exists()
