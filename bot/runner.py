@@ -17,6 +17,7 @@ from bot.bootstrap import build_moderator
 from bot.consent.lookup import ConsentLookup, HttpxConsentLookup
 from bot.consent.model import ChatRef
 from bot.keys import create_secret_file, read_secret_file
+from bot.platforms.base import Platform
 from bot.registry_inprocess import serve_in_process
 from bot.scanning import ImageScanner, ProcessPoolScanner
 from config.settings import Settings
@@ -95,17 +96,13 @@ def policy_groups(moderator_policies: object, platform: str) -> list[ChatRef]:
 async def run(
     settings: Settings, *, stop: asyncio.Event | None = None, scanner: ImageScanner | None = None
 ) -> None:
-    """Run until ``stop`` is set (or SIGINT/SIGTERM)."""
-    telegram = settings.telegram.token
-    if telegram is None and settings.discord.token is None:
+    """Run every platform that has a token until ``stop`` is set (or SIGINT/SIGTERM)."""
+    telegram_token, discord_token = settings.telegram.token, settings.discord.token
+    if telegram_token is None and discord_token is None:
         raise ConfigurationError(
-            "no platform token: set CONSENTGUARD_TELEGRAM__TOKEN (or CONSENTGUARD_DISCORD__TOKEN); "
+            "no platform token: set CONSENTGUARD_TELEGRAM__TOKEN and/or CONSENTGUARD_DISCORD__TOKEN; "
             "`consentguard demo` runs everything offline without one"
         )
-    if telegram is None:
-        raise ConfigurationError("Discord is not available yet: set CONSENTGUARD_TELEGRAM__TOKEN")
-    from bot.platforms.telegram_adapter import TelegramFrontend, TelegramPlatform, build_application
-
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -113,26 +110,51 @@ async def run(
             loop.add_signal_handler(signum, stop.set)
     own_scanner = scanner is None
     scanner = scanner or ProcessPoolScanner(settings, workers=settings.detection.workers)
-    application = build_application(
-        telegram.get_secret_value(), settings.telegram.base_url, settings.telegram.base_file_url
-    )
-    platform = TelegramPlatform(application.bot)
-    async with consent_lookup(settings) as lookup:
-        moderator, database = build_moderator(
-            settings, platforms={"telegram": platform}, scanner=scanner, consent=lookup
+    platforms: dict[str, Platform] = {}
+    telegram_parts = None
+    discord_client = None
+    if telegram_token is not None:
+        from bot.platforms.telegram_adapter import TelegramPlatform, build_application
+
+        application = build_application(
+            telegram_token.get_secret_value(), settings.telegram.base_url, settings.telegram.base_file_url
         )
-        frontend = TelegramFrontend(application, platform, moderator)
+        telegram_platform = TelegramPlatform(application.bot)
+        platforms["telegram"] = telegram_platform
+        telegram_parts = (application, telegram_platform)
+    if discord_token is not None:
+        from bot.platforms.discord_adapter import DiscordFrontend, point_at
+
+        point_at(settings.discord.api_base_url, settings.discord.gateway_url)
+        discord_client = DiscordFrontend()
+        platforms["discord"] = discord_client.platform
+    async with consent_lookup(settings) as lookup:
+        moderator, database = build_moderator(settings, platforms=platforms, scanner=scanner, consent=lookup)
+        tasks: list[asyncio.Task[None]] = []
+        telegram_frontend = None
         try:
-            await frontend.start(policy_groups(moderator.policies, "telegram"))
+            if telegram_parts is not None:
+                from bot.platforms.telegram_adapter import TelegramFrontend
+
+                telegram_frontend = TelegramFrontend(telegram_parts[0], telegram_parts[1], moderator)
+                await telegram_frontend.start(policy_groups(moderator.policies, "telegram"))
+                tasks.append(asyncio.create_task(telegram_frontend.run_polling()))
+            if discord_client is not None and discord_token is not None:
+                discord_client.attach(moderator, policy_groups(moderator.policies, "discord"))
+                await discord_client.login(discord_token.get_secret_value())
+                tasks.append(asyncio.create_task(discord_client.connect()))
             moderator.start_housekeeping()
-            polling = asyncio.create_task(frontend.run_polling())
-            heartbeat = asyncio.create_task(_heartbeat(settings.data_dir / HEARTBEAT_FILE, polling))
-            log.info("consentguard is running on Telegram")
+            heartbeat = asyncio.create_task(_heartbeat(settings.data_dir / HEARTBEAT_FILE, tasks[0]))
+            log.info("consentguard is running on %s", ", ".join(platforms))
             await stop.wait()
             heartbeat.cancel()
-            await frontend.stop()
-            await polling
         finally:
+            if telegram_frontend is not None:
+                await telegram_frontend.stop()
+            if discord_client is not None:
+                await discord_client.idle()
+                await discord_client.close()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await moderator.aclose()
             if own_scanner:
                 await scanner.aclose()
