@@ -352,6 +352,8 @@ class TelegramFrontend:
         self._stopping = asyncio.Event()
         self._poll_exited = asyncio.Event()
         self._poll_exited.set()  # not polling yet
+        self._poll_task: asyncio.Task[Any] | None = None
+        self._waiting_for_updates = False
         self._current_update_id = 0
         self._on_handled = on_handled
         self._register()
@@ -384,8 +386,12 @@ class TelegramFrontend:
     async def run_polling(self) -> None:
         """Poll until :meth:`stop`; acknowledge an update only once the pipeline persisted it."""
         self._poll_exited.clear()
+        self._poll_task = asyncio.current_task()
         try:
             await self._poll_loop()
+        except asyncio.CancelledError:
+            if not self._stopping.is_set():
+                raise
         finally:
             self._poll_exited.set()
 
@@ -394,6 +400,7 @@ class TelegramFrontend:
         while not self._stopping.is_set():
             albums_pending = any(a.flushing is not None for a in self._albums.values())
             try:
+                self._waiting_for_updates = True
                 updates = await self.platform.bot.get_updates(
                     offset=offset,
                     timeout=0 if albums_pending else self._poll_timeout_s,
@@ -406,6 +413,8 @@ class TelegramFrontend:
                 log.warning("getUpdates failed (%s); retrying", type(exc).__name__)
                 await self._sleep(1.0)
                 continue
+            finally:
+                self._waiting_for_updates = False
             for update in updates:
                 self._current_update_id = update.update_id
                 await self.application.process_update(update)
@@ -425,6 +434,9 @@ class TelegramFrontend:
     async def stop(self) -> None:
         """Stop polling, let running work finish, shut PTB down."""
         self._stopping.set()
+        if self._waiting_for_updates and self._poll_task is not None:
+            # A long poll in flight holds nothing yet: its updates are unacknowledged and come back later.
+            self._poll_task.cancel()
         # The last getUpdates must come back before PTB closes its HTTP client under it.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._poll_exited.wait(), timeout=self._poll_timeout_s + 10)

@@ -328,7 +328,9 @@ class FakeDiscordState:
         guild = FakeGuild(guild_id, name, owner_id)
         guild.roles[guild_id] = FakeRole(guild_id, "@everyone", EVERYONE_PERMISSIONS, 0)
         guild.moderator_role_id = self.snowflake()
-        guild.roles[guild.moderator_role_id] = FakeRole(guild.moderator_role_id, "Moderators", MANAGE_MESSAGES, 1)
+        guild.roles[guild.moderator_role_id] = FakeRole(
+            guild.moderator_role_id, "Moderators", MANAGE_MESSAGES, 1
+        )
         guild.bot_role_id = self.snowflake()
         guild.roles[guild.bot_role_id] = FakeRole(
             guild.bot_role_id,

@@ -1,0 +1,44 @@
+"""`consentguard run` as operators use it: settings in, every platform with a token started, clean stop."""
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.runner import ConfigurationError, run
+from bot.sandbox.fake_telegram import FakeTelegramServer
+from config.settings import Settings
+from tests.fakes.platform import StubScanner
+
+
+async def test_run_moderates_telegram_with_the_embedded_registry(tmp_path: Path) -> None:
+    async with FakeTelegramServer() as server:
+        server.add_group(-1001, "Groupe")
+        server.add_user(42, "Alice", started_bot=True)
+        settings = Settings.model_validate(
+            {
+                "data_dir": tmp_path,
+                "telegram": {
+                    "token": server.token,
+                    "base_url": server.base_url,
+                    "base_file_url": server.base_file_url,
+                },
+            }
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(run(settings, stop=stop, scanner=StubScanner()))
+        message = server.post_photo(-1001, 42, b"FACE-1", caption="#consent CG-0000-0000-0000-0000-0")
+        await server.wait_until(lambda: (-1001, message["message_id"]) in server.deleted, timeout=30)
+        reminder = await server.wait_for("sendMessage", lambda c: int(c.params["chat_id"]) == 42)
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
+    # The embedded registry answered (the token is well formed but unknown) and kept its files.
+    assert "aucun consentement" in reminder.params["text"]
+    assert (tmp_path / "consent-registry.db").exists()
+    assert (tmp_path / "registry-bot.key").stat().st_mode & 0o077 == 0
+    assert (tmp_path / "heartbeat").exists()
+
+
+async def test_run_without_any_token_says_what_to_set(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="CONSENTGUARD_TELEGRAM__TOKEN"):
+        await run(Settings.model_validate({"data_dir": tmp_path}))
