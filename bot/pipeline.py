@@ -246,7 +246,7 @@ class Moderator:
         if policy.mode is Mode.STRICT and not search.found and fetched.images and not fetched.failures:
             # Nothing can make this post acceptable: hold the images, remove the post now, judge after.
             early_item = await self._hold(post, fetched, [], "pending-detection", policy)
-            await platform.delete_messages(post.chat, post.message_ids)
+            await platform.delete_messages(post.chat, post.message_ids, post.thread_id)
 
         detection = await self._detect(fetched)
         consent = await consent_task
@@ -373,7 +373,7 @@ class Moderator:
             await asyncio.to_thread(self._quarantine.purge, item)
             item = None
         if decision.verdict in _REMOVED and early_item is None:
-            await platform.delete_messages(post.chat, post.message_ids)
+            await platform.delete_messages(post.chat, post.message_ids, post.thread_id)
         notified = False
         if decision.verdict in _REMOVED and decision.notify_poster:
             notified = await self._tell_poster(platform, post, policy, decision, language)

@@ -13,8 +13,10 @@ class Platform(Protocol):
 
     name: str
 
-    async def delete_messages(self, chat: ChatRef, message_ids: tuple[str, ...]) -> None:
-        """Delete messages; one already gone is not an error."""
+    async def delete_messages(
+        self, chat: ChatRef, message_ids: tuple[str, ...], thread_id: str | None = None
+    ) -> None:
+        """Delete messages (in ``thread_id`` when the platform keeps threads apart); gone is not an error."""
         ...
 
     async def send_private(self, user: UserRef, text: str) -> bool:

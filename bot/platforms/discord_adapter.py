@@ -116,16 +116,29 @@ class DiscordPlatform:
 
     def __init__(self, client: discord.Client) -> None:
         self.client = client
+        # A thread's messages belong to the thread's channel, while the policy is the parent channel's:
+        # remember where each judged message lives (bounded: only recent messages are acted on).
+        self._where: dict[str, int] = {}
+
+    def remember(self, message_id: str, channel_id: int) -> None:
+        """Record the channel a message lives in (a thread under a policed channel)."""
+        self._where[message_id] = channel_id
+        if len(self._where) > 10_000:
+            for key in list(self._where)[:1000]:
+                del self._where[key]
 
     async def channel(self, chat: ChatRef) -> Any:
         """A channel or thread by id (cached, else fetched)."""
         channel = self.client.get_channel(int(chat.chat_id))
         return channel if channel is not None else await self.client.fetch_channel(int(chat.chat_id))
 
-    async def delete_messages(self, chat: ChatRef, message_ids: tuple[str, ...]) -> None:
+    async def delete_messages(
+        self, chat: ChatRef, message_ids: tuple[str, ...], thread_id: str | None = None
+    ) -> None:
         """Delete messages; already-deleted ones are fine."""
-        channel = await self.channel(chat)
         for message_id in message_ids:
+            where = self._where.get(message_id) or (int(thread_id) if thread_id else None)
+            channel = await self.channel(ChatRef(PLATFORM, str(where)) if where else chat)
             try:
                 await channel.get_partial_message(int(message_id)).delete()
             except discord.NotFound:
@@ -182,11 +195,11 @@ class DiscordPlatform:
         return None
 
     def fetcher(self, chat: ChatRef, image_id: str) -> FetchBytes:
-        """Re-download an attachment from its message (``image_id`` is ``message_id:attachment_id``)."""
+        """Re-download an attachment (``image_id`` is ``channel_id:message_id:attachment_id``)."""
 
         async def fetch() -> bytes:
-            message_id, _, attachment_id = image_id.partition(":")
-            channel = await self.channel(chat)
+            channel_id, message_id, attachment_id = image_id.split(":")
+            channel = await self.channel(ChatRef(PLATFORM, channel_id))
             message = await channel.fetch_message(int(message_id))
             for attachment in message.attachments:
                 if str(attachment.id) == attachment_id:
@@ -201,7 +214,7 @@ def _attachment_image(message: discord.Message, attachment: discord.Attachment) 
         return bytes(await attachment.read())
 
     return PostImage(
-        image_id=f"{message.id}:{attachment.id}",
+        image_id=f"{message.channel.id}:{message.id}:{attachment.id}",
         fetch=fetch,
         file_name=attachment.filename,
         size_bytes=attachment.size,
@@ -317,6 +330,8 @@ class DiscordFrontend(discord.Client):
             await self._submit(post)
 
     async def _submit(self, post: Post) -> None:
+        if post.thread_id:
+            self.platform.remember(post.message_id, int(post.thread_id))
         if self.moderator is None or not await self.moderator.accept(post):
             return
         task = asyncio.create_task(self._process(post))

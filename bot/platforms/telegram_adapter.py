@@ -119,7 +119,9 @@ class TelegramPlatform:
 
     # -- Platform port ------------------------------------------------------------------------------
 
-    async def delete_messages(self, chat: ChatRef, message_ids: tuple[str, ...]) -> None:
+    async def delete_messages(
+        self, chat: ChatRef, message_ids: tuple[str, ...], thread_id: str | None = None
+    ) -> None:
         """Delete messages one by one (already-deleted ones are fine)."""
         for message_id in message_ids:
             try:

@@ -84,6 +84,10 @@ class GatewaySession:
                 return _without_content(data, bot_id)
         if event in _MEMBER_EVENTS and not intents & INTENT_GUILD_MEMBERS:
             return None
+        if event == "GUILD_CREATE" and not intents & INTENT_GUILD_MEMBERS:
+            # Without the privileged intent Discord sends only the bot's own member (voice aside).
+            members = [m for m in data.get("members", []) if int(m["user"]["id"]) == bot_id]
+            return data | {"members": members}
         return data
 
 
@@ -193,7 +197,9 @@ class FakeGateway:
             },
         )
         for guild_id in state.guilds:
-            session.dispatch("GUILD_CREATE", state.guild_json(guild_id))
+            guild = session.wants("GUILD_CREATE", state.guild_json(guild_id), state.bot.id)
+            if guild is not None:
+                session.dispatch("GUILD_CREATE", guild)
 
     def _members_chunk(self, session: GatewaySession, data: JsonDict) -> None:
         guild_id = int(data.get("guild_id", 0))

@@ -122,8 +122,9 @@ class FakeRestApi:
         self.records_by_token: dict[str, InteractionRecord] = {}
         snowflake, token = r"(?P<{}>\d+)", r"(?P<token>[^/]+)"
         channel, message = snowflake.format("channel"), snowflake.format("message")
-        webhook, guild, user = snowflake.format("webhook"), snowflake.format("guild"), snowflake.format("user")
-        app = snowflake.format("app")
+        webhook, guild = snowflake.format("webhook"), snowflake.format("guild")
+        user, app = snowflake.format("user"), snowflake.format("app")
+        webhook_message = f"/webhooks/{webhook}/{token}/messages/(?P<message>\\d+|@original)"
         table: list[tuple[str, str, Handler]] = [
             ("GET", "/users/@me", self.get_me),
             ("GET", f"/users/{user}", self.get_user),
@@ -142,9 +143,9 @@ class FakeRestApi:
             ("GET", f"/channels/{channel}/webhooks", self.get_webhooks),
             ("POST", f"/channels/{channel}/webhooks", self.create_webhook),
             ("POST", f"/webhooks/{webhook}/{token}", self.execute_webhook),
-            ("GET", f"/webhooks/{webhook}/{token}/messages/(?P<message>\\d+|@original)", self.webhook_message),
-            ("PATCH", f"/webhooks/{webhook}/{token}/messages/(?P<message>\\d+|@original)", self.webhook_message),
-            ("DELETE", f"/webhooks/{webhook}/{token}/messages/(?P<message>\\d+|@original)", self.webhook_message),
+            ("GET", webhook_message, self.webhook_message),
+            ("PATCH", webhook_message, self.webhook_message),
+            ("DELETE", webhook_message, self.webhook_message),
             ("POST", f"/interactions/{snowflake.format('interaction')}/{token}/callback", self.callback),
             ("GET", f"/applications/{app}/commands", self.get_commands),
             ("PUT", f"/applications/{app}/commands", self.put_commands),
@@ -234,12 +235,18 @@ class FakeRestApi:
 
     async def get_message(self, request: RestRequest) -> JsonDict:
         """``GET /channels/{id}/messages/{mid}``."""
-        return copy.deepcopy(self.state.api_message(request.int_param("channel"), request.int_param("message")))
+        return copy.deepcopy(
+            self.state.api_message(request.int_param("channel"), request.int_param("message"))
+        )
 
     def _check_can_send(self, channel: FakeChannel) -> None:
-        if channel.type == DM_CHANNEL_TYPE and channel.recipient_id is not None:
-            if not self.state.user(channel.recipient_id).dms_open:
-                raise ApiError(403, 50007, "Cannot send messages to this user")
+        recipient = channel.recipient_id
+        if (
+            channel.type == DM_CHANNEL_TYPE
+            and recipient is not None
+            and not self.state.user(recipient).dms_open
+        ):
+            raise ApiError(403, 50007, "Cannot send messages to this user")
 
     def _attachments(self, request: RestRequest) -> list[JsonDict]:
         return [
@@ -465,13 +472,16 @@ class FakeRestApi:
             raise ApiError(400, 40060, "Interaction has already been acknowledged.")
         body = request.body
         kind = int(body.get("type", 0))
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        raw_data = body.get("data")
+        data: JsonDict = raw_data if isinstance(raw_data, dict) else {}
         record.acknowledged = True
         channel = self.state.api_channel(record.channel_id)
         flags = int(data.get("flags") or 0)
         resource: JsonDict = {"type": kind}
         if kind == 4:
-            inner = RestRequest(request.method, request.path, request.params, request.query, data, request.files)
+            inner = RestRequest(
+                request.method, request.path, request.params, request.query, data, request.files
+            )
             record.original = self._post(channel, self.state.bot.to_json(), inner)
             resource["message"] = copy.deepcopy(record.original)
         elif kind == 5:
@@ -480,16 +490,15 @@ class FakeRestApi:
         elif kind in {6, 7} and record.message_id is not None:
             record.original = self.state.message(channel.id, record.message_id)
             if kind == 7 and record.original is not None:
-                inner = RestRequest(request.method, request.path, request.params, request.query, data, request.files)
+                inner = RestRequest(
+                    request.method, request.path, request.params, request.query, data, request.files
+                )
                 self._apply_edit(record.original, inner)
                 resource["message"] = copy.deepcopy(record.original)
         response: JsonDict = {"type": kind, "data": copy.deepcopy(data)}
         if request.files:
             response["files"] = [upload.filename for upload in request.files]
-        self.state.interaction_responses[record.id] = [
-            *self.state.interaction_responses.get(record.id, []),
-            response,
-        ]
+        self.state.interaction_responses[record.id] = response
         self.state.changed()
         original = record.original
         return {

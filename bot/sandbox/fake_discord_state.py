@@ -248,7 +248,7 @@ class FakeDiscordState:
         self.webhooks: dict[int, JsonDict] = {}
         self.commands: dict[int | None, list[JsonDict]] = {}
         self.interactions: dict[int, JsonDict] = {}
-        self.interaction_responses: dict[int, list[JsonDict]] = {}
+        self.interaction_responses: dict[int, JsonDict] = {}
         self.base_url = ""
         self._counter = itertools.count(1)
         self._signal = asyncio.Event()

@@ -42,7 +42,9 @@ class RecordingPlatform:
     def actions(self, action: str) -> list[Sent]:
         return [c for c in self.calls if c.action == action]
 
-    async def delete_messages(self, chat: ChatRef, message_ids: tuple[str, ...]) -> None:
+    async def delete_messages(
+        self, chat: ChatRef, message_ids: tuple[str, ...], thread_id: str | None = None
+    ) -> None:
         self.calls.append(Sent("delete", chat=chat, message_ids=message_ids))
         self.deleted_event.set()
 

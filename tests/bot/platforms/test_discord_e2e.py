@@ -1,0 +1,265 @@
+"""The Discord adapter end to end: the real discord.py (gateway + REST) against the fake Discord server.
+
+Detection is stubbed (image bytes say what they show), consent is a fake registry; storage is real SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.bootstrap import build_moderator
+from bot.consent.model import ChatRef, ConsentRecord, ConsentStatus, Purpose, UserRef
+from bot.consent.token import new_token
+from bot.platforms.discord_adapter import DiscordFrontend
+from bot.sandbox.fake_discord import FakeDiscordServer
+from bot.storage import BotDatabase
+from config.settings import Settings
+from tests.fakes.platform import FakeConsentLookup, StubScanner
+
+TOKEN = "fake-token"  # noqa: S105
+BOT, APP = 900, 901
+GUILD, CASES, REVIEW, THREAD = 1, 10, 13, 12
+OWNER, ALICE, BOB = 41, 42, 43  # the owner moderates (Manage Messages); Alice and Bob post
+CHANNEL = ChatRef("discord", str(CASES))
+POLICY = f'[groups."discord:{CASES}"]\nreview_chat = "discord:{REVIEW}"\nnotice_ttl_s = 5\n'
+
+
+class QuietFrontend(DiscordFrontend):
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        return None  # discord.py waits 5 s between identifies; the fake has no such limit
+
+
+@dataclass
+class Running:
+    server: FakeDiscordServer
+    client: DiscordFrontend
+    consent: FakeConsentLookup
+    database: BotDatabase
+    task: asyncio.Task[None]
+
+    def granted_token(self) -> str:
+        token = new_token()
+        self.consent.records[token.compact] = ConsentRecord(
+            status=ConsentStatus.GRANTED,
+            purposes=frozenset({Purpose.ADVICE}),
+            groups=(CHANNEL,),
+            clinicians=(UserRef("discord", str(ALICE)),),
+            max_images=10,
+        )
+        return token.value
+
+
+async def start_client(
+    server: FakeDiscordServer, data_dir: Path, consent: FakeConsentLookup | None = None
+) -> Running:
+    policy_file = data_dir.parent / f"{data_dir.name}-policy.toml"
+    policy_file.write_text(POLICY)
+    settings = Settings(data_dir=data_dir, policy_file=policy_file)  # type: ignore[call-arg]
+    client = QuietFrontend(guild_ready_timeout=0.1)
+    consent = consent or FakeConsentLookup()
+    moderator, database = build_moderator(
+        settings, platforms={"discord": client.platform}, scanner=StubScanner(), consent=consent
+    )
+    client.attach(moderator, [CHANNEL])
+    await client.login(TOKEN)
+    task = asyncio.create_task(client.connect(reconnect=False))
+    async with asyncio.timeout(10):
+        await client.wait_until_ready()
+    return Running(server, client, consent, database, task)
+
+
+async def stop_client(running: Running) -> None:
+    await running.client.idle()
+    await running.client.close()
+    await asyncio.wait_for(running.task, timeout=10)
+    assert running.client.moderator is not None
+    await running.client.moderator.aclose()
+    running.database.close()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeDiscordServer]:
+    async with FakeDiscordServer(bot_user_id=BOT, application_id=APP, token=TOKEN) as fake:
+        fake.add_guild(GUILD, "Dermatologie", owner_id=OWNER)
+        fake.add_channel(GUILD, CASES, "cas-cliniques")
+        fake.add_channel(GUILD, REVIEW, "moderation")
+        fake.add_channel(GUILD, THREAD, "cas-12", kind="thread", parent_id=CASES)
+        fake.add_member(GUILD, OWNER, "owner", display_name="Dr Modération", manage_messages=True)
+        fake.add_member(GUILD, ALICE, "alice", display_name="Dr Alice")
+        fake.add_member(GUILD, BOB, "bob", display_name="Dr Bob")
+        with fake.patch_discord():
+            yield fake
+
+
+@pytest.fixture
+async def bot(server: FakeDiscordServer, tmp_path: Path) -> AsyncIterator[Running]:
+    running = await start_client(server, tmp_path / "data")
+    yield running
+    await stop_client(running)
+
+
+def image(name: str, data: bytes) -> tuple[str, bytes, str]:
+    return (name, data, "image/jpeg")
+
+
+def gone(server: FakeDiscordServer, message: dict[str, Any], channel: int = CASES) -> bool:
+    return (channel, int(message["id"])) in server.deleted
+
+
+async def review_notice(server: FakeDiscordServer) -> dict[str, Any]:
+    await server.wait_until(lambda: any(m.get("components") for m in server.messages_in(REVIEW)))
+    return next(m for m in server.messages_in(REVIEW) if m.get("components"))
+
+
+def custom_ids(message: dict[str, Any]) -> list[str]:
+    return [c["custom_id"] for row in message["components"] for c in row["components"]]
+
+
+# -- the policy table -------------------------------------------------------------------------------------
+
+
+async def test_face_without_consent_is_deleted_and_the_author_messaged(bot: Running) -> None:
+    message = bot.server.post_message(CASES, ALICE, "avis ?", [image("selfie.jpg", b"FACE-1")])
+    await bot.server.wait_until(lambda: gone(bot.server, message))
+    await bot.server.wait_until(lambda: bool(bot.server.dm_messages(ALICE)))
+    text = "\n".join(m["content"] for m in bot.server.dm_messages(ALICE))
+    assert "226-13" in text
+    assert "visage" in text
+
+
+async def test_valid_consent_keeps_the_message(bot: Running) -> None:
+    message = bot.server.post_message(
+        CASES,
+        ALICE,
+        f"#consent {bot.granted_token()}",
+        [image("a.jpg", b"FACE-1"), image("b.jpg", b"CLEAN-2")],
+    )
+    handled = await asyncio.wait_for(bot.client.handled.get(), timeout=10)
+    assert handled.decision.verdict.value == "allow"
+    assert len(bot.consent.uses) == 2
+    assert not gone(bot.server, message)
+
+
+async def test_several_attachments_are_all_scanned(bot: Running) -> None:
+    message = bot.server.post_message(
+        CASES, ALICE, "", [image("a.jpg", b"CLEAN-1"), image("b.jpg", b"NAME-2")]
+    )
+    await bot.server.wait_until(lambda: gone(bot.server, message))
+
+
+async def test_editing_the_token_out_removes_the_message(bot: Running) -> None:
+    message = bot.server.post_message(
+        CASES, ALICE, f"#consent {bot.granted_token()}", [image("a.jpg", b"FACE-1")]
+    )
+    await asyncio.wait_for(bot.client.handled.get(), timeout=10)
+    assert len(bot.consent.uses) == 1
+    bot.server.edit_message(CASES, int(message["id"]), content="sans jeton")
+    await bot.server.wait_until(lambda: gone(bot.server, message))
+
+
+async def test_closed_dms_fall_back_to_a_channel_notice_that_goes_away(bot: Running) -> None:
+    bot.server.open_dms(BOB, False)
+    message = bot.server.post_message(CASES, BOB, "", [image("a.jpg", b"FACE-1")])
+    await bot.server.wait_until(lambda: gone(bot.server, message))
+    await bot.server.wait_until(
+        lambda: any(f"<@{BOB}>" in m.get("content", "") for m in bot.server.messages_in(CASES))
+    )
+    notice = next(m for m in bot.server.messages_in(CASES) if f"<@{BOB}>" in m.get("content", ""))
+    assert "226-13" not in notice["content"]
+    await bot.server.wait_until(lambda: gone(bot.server, notice), timeout=15)
+
+
+async def test_message_in_a_thread_is_moderated_under_its_channel(bot: Running) -> None:
+    message = bot.server.post_message(THREAD, ALICE, "", [image("a.jpg", b"FACE-1")])
+    await bot.server.wait_until(lambda: gone(bot.server, message, THREAD))
+
+
+# -- review -----------------------------------------------------------------------------------------------
+
+
+async def test_review_buttons_refuse_members_without_manage_messages(bot: Running) -> None:
+    bot.server.post_message(CASES, ALICE, "Figure 2", [image("fig.png", b"SLIDE-2")])
+    notice = await review_notice(bot.server)
+    approve = next(c for c in custom_ids(notice) if c.startswith("cg:a:"))
+    interaction = bot.server.click_button(REVIEW, int(notice["id"]), BOB, approve)
+    await bot.server.wait_until(lambda: int(interaction["id"]) in bot.server.interaction_responses)
+    response = bot.server.interaction_responses[int(interaction["id"])]
+    assert response["data"]["flags"] & 64  # ephemeral refusal
+    assert bot.server.webhook_messages(CASES) == []
+
+
+async def test_approve_reposts_through_a_webhook_under_the_posters_name(bot: Running) -> None:
+    bot.server.post_message(CASES, ALICE, "Figure 2", [image("fig.png", b"SLIDE-2")])
+    notice = await review_notice(bot.server)
+    approve = next(c for c in custom_ids(notice) if c.startswith("cg:a:"))
+    bot.server.click_button(REVIEW, int(notice["id"]), OWNER, approve)
+    await bot.server.wait_until(lambda: bool(bot.server.webhook_messages(CASES)))
+    repost = bot.server.webhook_messages(CASES)[0]
+    assert repost["author"]["username"] == "Dr Alice"
+    assert "Dr Modération" in repost["content"]
+    assert bot.client.moderator is not None
+    assert await bot.client.moderator.queue(CHANNEL) == []
+
+
+async def test_show_is_ephemeral_with_a_spoiler_and_reject_purges(bot: Running) -> None:
+    bot.server.post_message(CASES, ALICE, "Figure 2", [image("fig.png", b"SLIDE-2")])
+    notice = await review_notice(bot.server)
+    show = next(c for c in custom_ids(notice) if c.startswith("cg:s:"))
+    interaction = bot.server.click_button(REVIEW, int(notice["id"]), OWNER, show)
+    await bot.server.wait_until(lambda: int(interaction["id"]) in bot.server.interaction_responses)
+    response = bot.server.interaction_responses[int(interaction["id"])]
+    assert response["data"]["flags"] & 64
+    assert any(str(name).startswith("SPOILER_") for name in response.get("files", []))
+    reject = next(c for c in custom_ids(notice) if c.startswith("cg:r:"))
+    rejection = bot.server.click_button(REVIEW, int(notice["id"]), OWNER, reject)
+    await bot.server.wait_until(lambda: int(rejection["id"]) in bot.server.interaction_responses)
+    assert bot.client.moderator is not None
+    assert await bot.client.moderator.queue(CHANNEL) == []
+
+
+async def test_review_buttons_still_work_after_a_restart(server: FakeDiscordServer, tmp_path: Path) -> None:
+    first = await start_client(server, tmp_path / "data")
+    server.post_message(CASES, ALICE, "Figure 2", [image("fig.png", b"SLIDE-2")])
+    notice = await review_notice(server)
+    await stop_client(first)
+    second = await start_client(server, tmp_path / "data")
+    try:
+        approve = next(c for c in custom_ids(notice) if c.startswith("cg:a:"))
+        server.click_button(REVIEW, int(notice["id"]), OWNER, approve)
+        await server.wait_until(lambda: bool(server.webhook_messages(CASES)))
+    finally:
+        await stop_client(second)
+
+
+# -- commands, permissions, rate limits ------------------------------------------------------------------
+
+
+async def test_slash_command_status(bot: Running) -> None:
+    interaction = bot.server.slash_command(GUILD, CASES, ALICE, "consentguard", "status")
+    await bot.server.wait_until(lambda: int(interaction["id"]) in bot.server.interaction_responses)
+    assert "strict" in bot.server.interaction_responses[int(interaction["id"])]["data"]["content"]
+
+
+async def test_missing_manage_messages_is_reported_at_start_up(
+    server: FakeDiscordServer, tmp_path: Path
+) -> None:
+    server.set_bot_permissions(GUILD, manage_messages=False)
+    running = await start_client(server, tmp_path / "data")
+    try:
+        await server.wait_until(
+            lambda: any("Manage Messages" in m.get("content", "") for m in server.messages_in(CASES))
+        )
+    finally:
+        await stop_client(running)
+
+
+async def test_rate_limited_delete_is_retried(bot: Running) -> None:
+    bot.server.fail_next("DELETE", rf"/channels/{CASES}/messages/\d+", status=429, retry_after=0.3)
+    message = bot.server.post_message(CASES, ALICE, "", [image("a.jpg", b"FACE-1")])
+    await bot.server.wait_until(lambda: gone(bot.server, message), timeout=15)
