@@ -263,3 +263,20 @@ async def test_rate_limited_delete_is_retried(bot: Running) -> None:
     bot.server.fail_next("DELETE", rf"/channels/{CASES}/messages/\d+", status=429, retry_after=0.3)
     message = bot.server.post_message(CASES, ALICE, "", [image("a.jpg", b"FACE-1")])
     await bot.server.wait_until(lambda: gone(bot.server, message), timeout=15)
+
+
+async def test_consent_registry_down_quarantines_never_allows(bot: Running) -> None:
+    token = bot.granted_token()
+    bot.consent.down = True
+    message = bot.server.post_message(CASES, ALICE, f"#consent {token}", [image("a.jpg", b"FACE-1")])
+    handled = await asyncio.wait_for(bot.client.handled.get(), timeout=10)
+    assert handled.decision.verdict.value == "quarantine"
+    assert gone(bot.server, message)
+    await review_notice(bot.server)
+
+
+async def test_detector_failure_quarantines(bot: Running) -> None:
+    message = bot.server.post_message(CASES, ALICE, "", [image("a.jpg", b"FAIL-timeout")])
+    handled = await asyncio.wait_for(bot.client.handled.get(), timeout=10)
+    assert handled.decision.reason == "detection-failed"
+    assert gone(bot.server, message)
