@@ -204,6 +204,9 @@ class DiscordPlatform:
             for attachment in message.attachments:
                 if str(attachment.id) == attachment_id:
                     return bytes(await attachment.read())
+            for embed_image in _embed_images(message, self.client):
+                if embed_image.image_id == image_id:
+                    return await embed_image.fetch()
             raise LookupError("attachment no longer available")
 
         return fetch
@@ -222,11 +225,52 @@ def _attachment_image(message: discord.Message, attachment: discord.Attachment) 
     )
 
 
-def post_of(message: discord.Message, *, edited: bool) -> Post | None:
-    """A Post for a guild message with image attachments (None otherwise)."""
+#: Hosts whose image embeds are Discord's own copies of uploaded files. Other hosts are not fetched: the bot
+#: must not become a way to make requests to arbitrary addresses.
+_DISCORD_MEDIA_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net"})
+
+
+def _own_media(url: str | None) -> bool:
+    if not url:
+        return False
+    host = yarl.URL(url).host
+    return host in _DISCORD_MEDIA_HOSTS or host == yarl.URL(discord.http.Route.BASE).host
+
+
+def _embed_images(message: discord.Message, client: discord.Client) -> list[PostImage]:
+    images = []
+    for index, embed in enumerate(message.embeds):
+        url = (
+            embed.image.url
+            if embed.image and embed.image.url
+            else embed.thumbnail.url
+            if embed.thumbnail
+            else None
+        )
+        if embed.type not in ("image", "rich", "gifv") or not _own_media(url):
+            continue
+        assert url is not None  # noqa: S101 - _own_media checked it
+
+        async def fetch(source: str = url) -> bytes:
+            return bytes(await client.http.get_from_cdn(source))
+
+        images.append(
+            PostImage(
+                image_id=f"{message.channel.id}:{message.id}:embed{index}",
+                fetch=fetch,
+                file_name=yarl.URL(url).name,
+                message_id=str(message.id),
+            )
+        )
+    return images
+
+
+def post_of(message: discord.Message, *, edited: bool, client: discord.Client | None = None) -> Post | None:
+    """A Post for a guild message with image attachments or image embeds of uploaded files (else None)."""
     if message.guild is None or message.author.bot:
         return None
-    images = tuple(_attachment_image(message, a) for a in message.attachments if _is_image(a))
+    attached = [_attachment_image(message, a) for a in message.attachments if _is_image(a)]
+    images = tuple(attached + (_embed_images(message, client) if client is not None else []))
     if not images:
         return None
     channel = message.channel
@@ -319,13 +363,13 @@ class DiscordFrontend(discord.Client):
 
     async def on_message(self, message: discord.Message) -> None:
         """Judge a new message with images."""
-        post = post_of(message, edited=False)
+        post = post_of(message, edited=False, client=self)
         if post is not None:
             await self._submit(post)
 
     async def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
         """Judge an edited message again (token removed, attachment removed...)."""
-        post = post_of(after, edited=True)
+        post = post_of(after, edited=True, client=self)
         if post is not None:
             await self._submit(post)
 

@@ -373,6 +373,22 @@ class FakeDiscordServer:
         self.state.changed()
         return copy.deepcopy(message)
 
+    def unfurl_image(self, channel_id: int, message_id: int, name: str, data: bytes, kind: str) -> JsonDict:
+        """Discord turns an image link in a message into an image embed (MESSAGE_UPDATE).
+
+        That is what happens when a user pastes the link of a previously uploaded file; the embed's URLs
+        serve ``data``.
+        """
+        message = self.state.message(channel_id, message_id)
+        if message is None:
+            raise ValueError(f"no visible message {message_id} in channel {channel_id}")
+        stored = self.state.store_attachment(name, data, kind)
+        media = {"url": stored["url"], "proxy_url": stored["proxy_url"], "width": 64, "height": 64}
+        message.setdefault("embeds", []).append({"type": "image", "url": stored["url"], "thumbnail": media})
+        self.gateway.dispatch("MESSAGE_UPDATE", copy.deepcopy(message))
+        self.state.changed()
+        return copy.deepcopy(message)
+
     def delete_message(self, channel_id: int, message_id: int) -> None:
         """The author (or a moderator) deletes a message (MESSAGE_DELETE)."""
         if self.state.message(channel_id, message_id) is None:

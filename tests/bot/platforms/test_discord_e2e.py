@@ -280,3 +280,13 @@ async def test_detector_failure_quarantines(bot: Running) -> None:
     handled = await asyncio.wait_for(bot.client.handled.get(), timeout=10)
     assert handled.decision.reason == "detection-failed"
     assert gone(bot.server, message)
+
+
+async def test_image_embed_of_an_uploaded_file_is_judged(bot: Running) -> None:
+    message = bot.server.post_message(
+        CASES, ALICE, "voir https://cdn.discordapp.com/attachments/1/2/selfie.jpg"
+    )
+    bot.server.unfurl_image(CASES, int(message["id"]), "selfie.jpg", b"FACE-embed", "image/jpeg")
+    await bot.server.wait_until(lambda: gone(bot.server, message))
+    handled = await asyncio.wait_for(bot.client.handled.get(), timeout=10)
+    assert "face" in handled.decision.detection.kinds
