@@ -109,7 +109,10 @@ async def run(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     own_scanner = scanner is None
-    scanner = scanner or ProcessPoolScanner(settings, workers=settings.detection.workers)
+    if scanner is None:
+        pool = ProcessPoolScanner(settings, workers=settings.detection.workers)
+        await pool.warm_up()  # load the models in every worker now, not on the first patient photo
+        scanner = pool
     platforms: dict[str, Platform] = {}
     telegram_parts = None
     discord_client = None
