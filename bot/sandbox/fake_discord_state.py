@@ -8,13 +8,14 @@ discord.py (owner, then ``@everyone`` plus member roles; no channel overwrites a
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import datetime as dt
 import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from bot.sandbox.changes import ChangeSignal
 
 JsonDict = dict[str, Any]
 ChannelKind = Literal["text", "forum", "thread"]
@@ -229,7 +230,7 @@ class StoredAttachment:
     content_type: str
 
 
-class FakeDiscordState:
+class FakeDiscordState(ChangeSignal):
     """All mutable state of one fake server, with the change signal its waiters sleep on.
 
     Everything runs on the event loop that serves HTTP and the gateway, so no lock is needed; every
@@ -237,6 +238,7 @@ class FakeDiscordState:
     """
 
     def __init__(self, *, bot_user_id: int, application_id: int, bot_username: str) -> None:
+        super().__init__()
         self.bot = FakeUser(bot_user_id, bot_username, bot=True)
         self.application_id = application_id
         self.users: dict[int, FakeUser] = {bot_user_id: self.bot}
@@ -251,19 +253,8 @@ class FakeDiscordState:
         self.interaction_responses: dict[int, JsonDict] = {}
         self.base_url = ""
         self._counter = itertools.count(1)
-        self._signal = asyncio.Event()
 
-    # -- change signal and ids -------------------------------------------------------------------------
-
-    @property
-    def signal(self) -> asyncio.Event:
-        """The event the next :meth:`changed` sets; take it *before* checking a condition, then wait."""
-        return self._signal
-
-    def changed(self) -> None:
-        """Wake every waiter (each then re-checks its own condition)."""
-        self._signal.set()
-        self._signal = asyncio.Event()
+    # -- ids -------------------------------------------------------------------------------------------
 
     def snowflake(self) -> int:
         """A fresh, increasing snowflake whose timestamp is now (as Discord's ids are)."""

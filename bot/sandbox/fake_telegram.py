@@ -562,12 +562,7 @@ class FakeTelegramServer:
 
     async def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait, without polling, until ``condition()`` holds (it is re-checked on every change)."""
-        async with asyncio.timeout(timeout):
-            while True:
-                signal = self.state.signal
-                if condition():
-                    return
-                await signal.wait()
+        await self.state.wait_until(condition, timeout)
 
     @property
     def webhook_url(self) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import io
 import itertools
@@ -13,6 +12,7 @@ from typing import Any, Literal
 
 from PIL import Image
 
+from bot.sandbox.changes import ChangeSignal
 from bot.sandbox.fake_telegram_wire import JsonDict, bad_request
 
 BotStatus = Literal["administrator", "member", "left", "kicked"]
@@ -162,7 +162,7 @@ def _thumbnail(data: bytes, edge: int) -> bytes | None:
         return None
 
 
-class FakeTelegramState:
+class FakeTelegramState(ChangeSignal):
     """All mutable state of one fake server, with the change signal its waiters sleep on.
 
     Everything runs on the event loop that serves HTTP, so no lock is needed; every mutation calls
@@ -170,6 +170,7 @@ class FakeTelegramState:
     """
 
     def __init__(self, *, bot_id: int, bot_username: str, bot_first_name: str) -> None:
+        super().__init__()
         self.bot_user: JsonDict = {
             "id": bot_id,
             "is_bot": True,
@@ -192,21 +193,8 @@ class FakeTelegramState:
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = {}
-        self._signal = asyncio.Event()
 
-    # -- change signal ---------------------------------------------------------------------------------
-
-    @property
-    def signal(self) -> asyncio.Event:
-        """The event the next :meth:`changed` sets; take it *before* checking a condition, then wait."""
-        return self._signal
-
-    def changed(self) -> None:
-        """Wake every waiter (each then re-checks its own condition)."""
-        # Set-and-replace: waiters hold the old event, later ones get a fresh unset one. Synchronous, so
-        # the injection helpers stay plain functions.
-        self._signal.set()
-        self._signal = asyncio.Event()
+    # -- ids -------------------------------------------------------------------------------------------
 
     def next_id(self) -> int:
         """A fresh number for identifiers (files, callback queries, albums)."""

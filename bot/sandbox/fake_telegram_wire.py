@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import Parser
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+
+_Number = TypeVar("_Number", int, float)
 
 JsonDict = dict[str, Any]
 
@@ -194,25 +197,20 @@ class Params:
 
     def opt_int(self, name: str) -> int | None:
         """An optional integer parameter."""
-        value = self.values.get(name)
-        if value is None or value == "":
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise bad_request(f"invalid {name} specified")
-        try:
-            return int(value)
-        except ValueError as exc:
-            raise bad_request(f"invalid {name} specified") from exc
+        return self._opt_number(name, int)
 
     def opt_float(self, name: str) -> float | None:
         """An optional number parameter."""
+        return self._opt_number(name, float)
+
+    def _opt_number(self, name: str, kind: Callable[[Any], _Number]) -> _Number | None:
         value = self.values.get(name)
         if value is None or value == "":
             return None
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise bad_request(f"invalid {name} specified")
         try:
-            return float(value)
+            return kind(value)
         except ValueError as exc:
             raise bad_request(f"invalid {name} specified") from exc
 

@@ -1,34 +1,12 @@
-"""Serve an ASGI app with uvicorn on 127.0.0.1 and a random port, inside the test's event loop."""
+"""Helpers for tests that serve apps over real HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import socket
-from collections.abc import AsyncIterator
-from typing import Any
 
-import uvicorn
+from bot.registry_inprocess import serve_in_process as serve
 
-
-@contextlib.asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    """Yield the base URL of ``app`` served over real HTTP; stop the server on exit."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", access_log=False
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+__all__ = ["closed_port", "serve"]
 
 
 def closed_port() -> int:
