@@ -17,18 +17,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
+from detectors.base import FindingKind
 from detectors.engine import ScanEngine, ScanReport
 
 #: label key -> (is the label positive?, did the scan say so?)
 LABELS: dict[str, tuple[Callable[[dict[str, Any]], bool], Callable[[ScanReport], bool]]] = {
-    "faces": (lambda row: int(row.get("faces", 0)) > 0, lambda r: r.to_json("")["faces"] > 0),
+    "faces": (lambda row: int(row.get("faces", 0)) > 0, lambda r: r.count(FindingKind.FACE) > 0),
     "identifying_text": (
         lambda row: bool(row.get("identifying_text")),
         lambda r: bool(r.identifier_kinds),
     ),
-    "barcode": (lambda row: bool(row.get("barcode")), lambda r: r.to_json("")["barcodes"] > 0),
-    "exif_gps": (lambda row: bool(row.get("exif_gps")), lambda r: bool(r.to_json("")["exif_gps"])),
-    "dicom_phi": (lambda row: bool(row.get("dicom_phi")), lambda r: bool(r.to_json("")["dicom_phi"])),
+    "barcode": (lambda row: bool(row.get("barcode")), lambda r: r.count(FindingKind.BARCODE) > 0),
+    "exif_gps": (lambda row: bool(row.get("exif_gps")), lambda r: r.count(FindingKind.EXIF_GPS) > 0),
+    "dicom_phi": (
+        lambda row: bool(row.get("dicom_phi")),
+        lambda r: r.count(FindingKind.DICOM_PATIENT_TAG) > 0,
+    ),
 }
 
 

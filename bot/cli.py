@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from config.settings import Settings
+from detectors.engine import ScanReport
 
 log = logging.getLogger("consentguard")
 
@@ -108,23 +109,10 @@ def _cmd_scan(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_unreadable(path: Path, exc: OSError, *, as_json: bool) -> None:
-    message = f"cannot read file: {exc.strerror or type(exc).__name__}"
-    if as_json:
-        record = {
-            "file": str(path),
-            "identifying": True,
-            "faces": 0,
-            "identifiers": [],
-            "barcodes": 0,
-            "exif_gps": False,
-            "dicom_phi": False,
-            "error": message,
-            "error_type": "OSError",
-            "timings_ms": {},
-        }
-        print(json.dumps(record), flush=True)
-    else:
-        print(f"{path}  ERROR  {message}", flush=True)
+    # The same record as any scan that failed (fail closed), so readers of --json see one schema.
+    report = ScanReport(error=f"cannot read file: {exc.strerror or type(exc).__name__}", error_type="OSError")
+    record = report.to_json(str(path))
+    print(json.dumps(record) if as_json else _human_line(record), flush=True)
 
 
 def _human_line(record: dict[str, object]) -> str:
@@ -144,7 +132,8 @@ def _human_line(record: dict[str, object]) -> str:
         parts.append("plain_text=yes")
     timings = record["timings_ms"]
     timing = ", ".join(f"{k} {v:.0f} ms" for k, v in timings.items()) if isinstance(timings, dict) else ""
-    return f"{record['file']}  {verdict}  {' '.join(p for p in parts if p)}  ({timing})"
+    line = f"{record['file']}  {verdict}  {' '.join(p for p in parts if p)}"
+    return f"{line}  ({timing})" if timing else line
 
 
 def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:

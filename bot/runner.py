@@ -18,6 +18,7 @@ from bot.consent.lookup import ConsentLookup, HttpxConsentLookup
 from bot.consent.model import ChatRef
 from bot.keys import create_secret_file, read_secret_file
 from bot.platforms.base import Platform
+from bot.policy import PolicyBook
 from bot.registry_inprocess import serve_in_process
 from bot.scanning import ImageScanner, ProcessPoolScanner
 from config.settings import Settings
@@ -87,10 +88,9 @@ def _embedded_registry_key(data_dir: Path, database: str) -> str:
     return key
 
 
-def policy_groups(moderator_policies: object, platform: str) -> list[ChatRef]:
+def policy_groups(policies: PolicyBook, platform: str) -> list[ChatRef]:
     """Groups of one platform named in the policy file (their rights are checked at start-up)."""
-    groups = getattr(moderator_policies, "groups", {})
-    return [chat for name in groups if (chat := ChatRef.parse(name)).platform == platform]
+    return [chat for name in policies.groups if (chat := ChatRef.parse(name)).platform == platform]
 
 
 async def run(

@@ -77,8 +77,6 @@ class ReviewButton(
 ):
     """Approve / Reject / Show for one quarantined item; the custom id carries the item id."""
 
-    frontend: DiscordFrontend | None = None  # set by the front end at start-up
-
     def __init__(self, action: str, item_id: str) -> None:
         labels = {"a": ("Approuver / Approve", discord.ButtonStyle.success),
                   "r": ("Rejeter / Reject", discord.ButtonStyle.danger),
@@ -96,9 +94,9 @@ class ReviewButton(
         return cls(match["action"], match["item"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        """Hand the click to the front end."""
-        if ReviewButton.frontend is not None:
-            await ReviewButton.frontend.on_review(interaction, self.action, self.item_id)
+        """Hand the click to the front end (the client that received the interaction)."""
+        if isinstance(interaction.client, DiscordFrontend):
+            await interaction.client.on_review(interaction, self.action, self.item_id)
 
 
 def review_view(item_id: str) -> discord.ui.View:
@@ -311,7 +309,6 @@ class DiscordFrontend(discord.Client):
 
     async def setup_hook(self) -> None:
         """Persistent review buttons and slash commands, set up once per login."""
-        ReviewButton.frontend = self
         self.add_dynamic_items(ReviewButton)
         with contextlib.suppress(discord.HTTPException):
             await self.tree.sync()
