@@ -142,10 +142,6 @@ class Moderator:
             log.info("post %s already handled; skipped", post.key)
         return accepted
 
-    async def process(self, post: Post) -> HandledPost:
-        """Judge and act on an accepted post."""
-        return await self._process(post)
-
     # -- moderator review ---------------------------------------------------------------------------
 
     async def queue(self, chat: ChatRef | None = None) -> list[QuarantinedPost]:
@@ -201,7 +197,7 @@ class Moderator:
                 await asyncio.to_thread(self._worklog.mark_done, post_key, "undecodable")
                 continue
             log.info("resuming post %s", post_key)
-            await self._process(post)
+            await self.process(post)
             resumed += 1
         return resumed
 
@@ -235,7 +231,8 @@ class Moderator:
 
     # -- the pipeline -------------------------------------------------------------------------------
 
-    async def _process(self, post: Post) -> HandledPost:
+    async def process(self, post: Post) -> HandledPost:
+        """Judge and act on an accepted post."""
         platform = self._platforms[post.chat.platform]
         policy = self.policies.for_chat(post.chat)
         search = find_token(post.caption)
