@@ -24,6 +24,7 @@ from PIL import Image
 
 from detectors.base import BoundingBox, Finding, FindingKind, Frame, RGBArray
 from detectors.errors import DetectorError
+from detectors.pixels import scaled
 
 MODEL_PACKAGE = "detectors.models"
 SHORT_RANGE_MODEL = "face_detection_short_range.tflite"
@@ -224,8 +225,7 @@ def _downscale(pixels: RGBArray, max_side: int) -> tuple[RGBArray, float]:
     scale = min(1.0, max_side / max(height, width))
     if scale >= 1.0:
         return pixels, 1.0
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR), dtype=np.uint8), scale
+    return scaled(pixels, scale, Image.Resampling.BILINEAR), scale
 
 
 def _tiles(pixels: RGBArray, min_side: int) -> list[tuple[int, int, RGBArray]]:

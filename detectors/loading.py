@@ -20,6 +20,7 @@ from detectors.base import DecodedMedia, Finding, Frame, RGBArray
 from detectors.dicom import looks_like_dicom, scan_dicom
 from detectors.errors import CorruptImageError, ImageTooLargeError, UnsupportedImageError
 from detectors.metadata import scan_metadata
+from detectors.pixels import scaled
 
 pillow_heif.register_heif_opener()
 
@@ -178,7 +179,4 @@ def _fit(pixels: RGBArray, max_side: int) -> RGBArray:
     longest = max(height, width)
     if longest <= max_side:
         return pixels
-    scale = max_side / longest
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resized = Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS)
-    return np.asarray(resized, dtype=np.uint8)
+    return scaled(pixels, max_side / longest, Image.Resampling.LANCZOS)

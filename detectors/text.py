@@ -17,6 +17,7 @@ from PIL import Image
 from detectors.base import BoundingBox, Finding, FindingKind, Frame, RGBArray
 from detectors.errors import DetectorError
 from detectors.identifiers import TextLine, classify_lines
+from detectors.pixels import scaled
 
 _SUMMARIES = {
     FindingKind.PERSON_NAME: "text that looks like a person's name",
@@ -132,9 +133,8 @@ def _fit_for_ocr(pixels: RGBArray, min_side: int, max_side: int) -> tuple[RGBArr
         scale = max_side / longest
     else:
         return pixels, 1.0
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
     resample = Image.Resampling.BICUBIC if scale > 1 else Image.Resampling.LANCZOS
-    return np.asarray(Image.fromarray(pixels).resize(size, resample), dtype=np.uint8), scale
+    return scaled(pixels, scale, resample), scale
 
 
 def _box(quad: Any, scale: float) -> BoundingBox | None:
