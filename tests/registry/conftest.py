@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -14,21 +13,7 @@ from fastapi import FastAPI
 
 from bot.registry.app import create_app
 from bot.registry.commands import new_key
-
-START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-
-
-class MovableClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from tests.fakes.clock import MovableClock
 
 
 @dataclass(frozen=True)

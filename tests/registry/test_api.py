@@ -11,7 +11,8 @@ import pytest
 
 from bot.consent.token import new_token, parse_token
 from bot.registry.app import create_app
-from tests.registry.conftest import Keys, MovableClock, serve
+from tests.fakes.clock import MovableClock
+from tests.registry.conftest import Keys, serve
 
 SHA_A = "a" * 64
 SHA_B = "b" * 64

@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.storage import BotDatabase, open_bot_database
 from config.settings import Settings
-
-START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-
-
-class MovableClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from tests.fakes.clock import MovableClock
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from bot.audit import EXPORT_COLUMNS, AuditEvent, AuditLog, pseudonym
 from bot.consent.model import UserRef
 from bot.domain import ConsentState, Verdict
 from bot.storage import BotDatabase
-from tests.bot.storage.conftest import START, MovableClock
+from tests.fakes.clock import START, MovableClock
 
 KEY = b"k" * 32
 POSTER = UserRef("telegram", "424242")

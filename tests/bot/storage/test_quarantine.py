@@ -23,7 +23,8 @@ from bot.quarantine import (
 )
 from bot.storage import BotDatabase, open_bot_database
 from config.settings import Settings
-from tests.bot.storage.conftest import MovableClock, file_bytes
+from tests.bot.storage.conftest import file_bytes
+from tests.fakes.clock import MovableClock
 
 CHAT = ChatRef("telegram", "-1001234")
 OTHER_CHAT = ChatRef("discord", "555")

@@ -8,7 +8,7 @@ from datetime import timedelta
 from bot.consent.model import ChatRef
 from bot.storage import BotDatabase, open_bot_database
 from bot.worklog import OffenceCounter, WorkItem, WorkLog
-from tests.bot.storage.conftest import MovableClock
+from tests.fakes.clock import MovableClock
 
 CHAT = ChatRef("telegram", "-1001234")
 OTHER_CHAT = ChatRef("telegram", "-1009999")
