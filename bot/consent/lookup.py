@@ -26,6 +26,7 @@ from bot.consent.model import (
     ConsentStatus,
     ConsentUse,
     Purpose,
+    Revocation,
     ScopeProblem,
     UserRef,
 )
@@ -62,14 +63,6 @@ class ConsentUseRefusedError(ConsentGuardError):
     def __init__(self, problem: ScopeProblem) -> None:
         super().__init__(f"consent use refused: {problem.value}")
         self.problem = problem
-
-
-@dataclass(frozen=True, slots=True)
-class Revocation:
-    """A token revoked after the fact, known by its fingerprint (sha256 of the compact token)."""
-
-    token_fingerprint: str
-    revoked_at: datetime
 
 
 class ConsentLookup(Protocol):

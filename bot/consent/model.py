@@ -106,6 +106,14 @@ class ConsentUse:
     purpose: Purpose
 
 
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    """A token revoked after the fact, known by its fingerprint (sha256 of the compact token)."""
+
+    token_fingerprint: str
+    revoked_at: datetime
+
+
 class ScopeProblem(enum.StrEnum):
     """Why a consent does not cover a post. The values appear in reminders and the audit log."""
 

@@ -22,6 +22,7 @@ from bot.consent.model import (
     ConsentStatus,
     ConsentUse,
     Purpose,
+    Revocation,
     ScopeProblem,
     ScopeRequest,
     UserRef,
@@ -106,14 +107,6 @@ class IssuedConsent:
 
     def __repr__(self) -> str:
         return f"IssuedConsent(token=<redacted>, status={self.record.status.value!r})"
-
-
-@dataclass(frozen=True, slots=True)
-class Revocation:
-    """A revoked consent, identified by :func:`token_fingerprint`."""
-
-    token_fingerprint: str
-    revoked_at: datetime
 
 
 class ConsentRegistry:

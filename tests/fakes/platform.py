@@ -7,8 +7,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.consent.lookup import ConsentApiUnavailableError, ConsentUseRefusedError, Revocation
-from bot.consent.model import ChatRef, ConsentRecord, ConsentStatus, ConsentUse, ScopeProblem, UserRef
+from bot.consent.lookup import ConsentApiUnavailableError, ConsentUseRefusedError
+from bot.consent.model import (
+    ChatRef,
+    ConsentRecord,
+    ConsentStatus,
+    ConsentUse,
+    Revocation,
+    ScopeProblem,
+    UserRef,
+)
 from bot.consent.token import ConsentToken
 from bot.domain import FetchBytes
 from detectors.base import Finding, FindingKind
