@@ -31,6 +31,14 @@ class Purpose(enum.StrEnum):
 ANY = "*"
 
 
+def _split_ref(text: str, expected: str) -> tuple[str, str]:
+    """``(platform, id)`` from ``platform:id``; the platform is case-insensitive."""
+    platform, sep, ident = text.strip().partition(":")
+    if not sep or not platform or not ident:
+        raise ValueError(f"expected {expected}")
+    return platform.lower(), ident
+
+
 @dataclass(frozen=True, slots=True)
 class ChatRef:
     """A chat on a platform: ``telegram:-100123`` or ``discord:98765``; ``*`` as chat id means any chat."""
@@ -43,10 +51,7 @@ class ChatRef:
         """Parse ``PLATFORM:ID`` (or ``*`` for any chat of any platform)."""
         if text.strip() == ANY:
             return cls(ANY, ANY)
-        platform, sep, chat_id = text.strip().partition(":")
-        if not sep or not platform or not chat_id:
-            raise ValueError("expected PLATFORM:ID, for example telegram:-1001234")
-        return cls(platform.lower(), chat_id)
+        return cls(*_split_ref(text, "PLATFORM:ID, for example telegram:-1001234"))
 
     def __str__(self) -> str:
         return ANY if self.platform == ANY else f"{self.platform}:{self.chat_id}"
@@ -68,10 +73,7 @@ class UserRef:
     @classmethod
     def parse(cls, text: str) -> UserRef:
         """Parse ``PLATFORM:USER_ID``."""
-        platform, sep, user_id = text.strip().partition(":")
-        if not sep or not platform or not user_id:
-            raise ValueError("expected PLATFORM:USER_ID, for example telegram:123456")
-        return cls(platform.lower(), user_id)
+        return cls(*_split_ref(text, "PLATFORM:USER_ID, for example telegram:123456"))
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.user_id}"
