@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.storage.db import Clock, utc_now
 from config.settings import Settings
 from detectors.base import FrameDetector
 from detectors.engine import ScanEngine
@@ -50,7 +49,7 @@ def build_moderator(
     platforms: dict[str, Platform],
     scanner: ImageScanner,
     consent: ConsentLookup,
-    clock: Callable[[], datetime] | None = None,
+    clock: Clock = utc_now,
     retry_delays_s: tuple[float, ...] = (30.0, 120.0, 600.0),
 ) -> tuple[Moderator, BotDatabase]:
     """Open the bot's storage under the data directory and wire the pipeline (keys created on first start)."""
@@ -70,21 +69,22 @@ def build_moderator(
         if message:
             log.warning("%s", message)
     database = open_bot_database(bot_database_url(settings))
-    audit = AuditLog(database, pseudonym_key)
+    # One clock for everything that stamps time: a test that moves it moves the whole bot.
+    audit = AuditLog(database, pseudonym_key, clock)
     sealer = Sealer(keyring, b"consentguard worklog v1")
     moderator = Moderator(
         platforms=platforms,
         policies=load_policy_file(settings.policy_file),
         scanner=scanner,
         consent=consent,
-        quarantine=QuarantineStore(database, keyring),
+        quarantine=QuarantineStore(database, keyring, clock),
         audit=audit,
-        worklog=WorkLog(database),
-        offences=OffenceCounter(database),
+        worklog=WorkLog(database, clock),
+        offences=OffenceCounter(database, clock),
         pseudonymise=audit.pseudonymise,
         token_key=pseudonym_key,
         payload_codec=PayloadCodec(sealer.seal, sealer.open),
         retry_delays_s=retry_delays_s,
-        **({"clock": clock} if clock is not None else {}),
+        clock=clock,
     )
     return moderator, database

@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.audit import AuditEvent, AuditLog
 from bot.consent.lookup import ConsentLookup, ConsentLookupError, ConsentUseRefusedError
@@ -53,6 +53,7 @@ from bot.platforms.base import Platform
 from bot.policy import GroupPolicy, Mode, PolicyBook, decide
 from bot.quarantine import ApprovedPost, QuarantinedPost, QuarantineStore
 from bot.scanning import ImageScanner
+from bot.storage.db import Clock, utc_now
 from bot.worklog import OffenceCounter, WorkLog
 from detectors.errors import ConsentGuardError
 
@@ -86,10 +87,6 @@ class _Fetched:
     failures: list[str] = field(default_factory=list)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Moderator:
     """Handles posts from every platform; one instance per process, built in bot/bootstrap.py."""
 
@@ -107,7 +104,7 @@ class Moderator:
         pseudonymise: Callable[[UserRef], str],
         token_key: bytes,
         payload_codec: PayloadCodec,
-        clock: Callable[[], datetime] = _now,
+        clock: Clock = utc_now,
         retry_delays_s: Sequence[float] = (30.0, 120.0, 600.0),
     ) -> None:
         self._platforms = platforms

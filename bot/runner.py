@@ -11,6 +11,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 from bot.bootstrap import build_moderator
@@ -21,6 +22,7 @@ from bot.platforms.base import Platform
 from bot.policy import PolicyBook
 from bot.registry_inprocess import serve_in_process
 from bot.scanning import ImageScanner, ProcessPoolScanner
+from bot.storage.db import Clock, utc_now
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,22 +32,30 @@ HEARTBEAT_FILE = "heartbeat"
 HEARTBEAT_INTERVAL_S = 30.0
 
 
-async def _heartbeat(path: Path, polling: asyncio.Task[None]) -> None:
-    """Touch ``path`` while the polling task is alive; ``consentguard health`` reads its age."""
+async def _heartbeat(path: Path, polling: asyncio.Task[None], clock: Clock) -> None:
+    """Write the time to ``path`` while the polling task is alive; ``consentguard health`` reads it."""
     while not polling.done():
-        await asyncio.to_thread(path.touch)
+        await asyncio.to_thread(write_heartbeat, path, clock())
         await asyncio.sleep(HEARTBEAT_INTERVAL_S)
 
 
-def healthy(settings: Settings, max_age_s: float = 4 * HEARTBEAT_INTERVAL_S) -> tuple[bool, str]:
-    """Whether a running bot touched its heartbeat recently (the container's health check)."""
-    import time
+def write_heartbeat(path: Path, now: datetime) -> None:
+    """Record ``now`` as the last sign of life (the bot's own clock, not the file's mtime)."""
+    path.write_text(now.isoformat(), encoding="ascii")
 
+
+def healthy(
+    settings: Settings, *, clock: Clock = utc_now, max_age_s: float = 4 * HEARTBEAT_INTERVAL_S
+) -> tuple[bool, str]:
+    """Whether a running bot wrote its heartbeat recently (the container's health check)."""
     path = settings.data_dir / HEARTBEAT_FILE
     try:
-        age = time.time() - path.stat().st_mtime
+        beat = datetime.fromisoformat(path.read_text(encoding="ascii").strip())
     except FileNotFoundError:
         return False, "no heartbeat yet: is `consentguard run` running?"
+    except ValueError:
+        return False, "heartbeat file is unreadable"
+    age = (clock() - beat).total_seconds()
     if age > max_age_s:
         return False, f"heartbeat is {age:.0f} s old (polling stalled?)"
     return True, f"heartbeat {age:.0f} s ago"
@@ -147,7 +157,7 @@ async def run(
                 await discord_client.login(discord_token.get_secret_value())
                 tasks.append(asyncio.create_task(discord_client.connect()))
             moderator.start_housekeeping()
-            heartbeat = asyncio.create_task(_heartbeat(settings.data_dir / HEARTBEAT_FILE, tasks[0]))
+            heartbeat = asyncio.create_task(_heartbeat(settings.data_dir / HEARTBEAT_FILE, tasks[0], utc_now))
             log.info("consentguard is running on %s", ", ".join(platforms))
             await stop.wait()
             heartbeat.cancel()

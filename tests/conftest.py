@@ -5,11 +5,36 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from config.settings import Settings
 from detectors.engine import ScanEngine
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock-shift-days",
+        type=int,
+        default=0,
+        help="run with the wall clock moved N days ahead: a test that depends on today's date then fails",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Move the wall clock (not the monotonic one) for the whole run when --clock-shift-days is given.
+
+    Code and tests must take time from an injected clock; whatever still reads the real date (or a test that
+    pins a date and mixes it with the real one) shows up as a failure in the shifted run (`make test`).
+    """
+    days = config.getoption("--clock-shift-days")
+    if days:
+        import time_machine
+
+        traveller = time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
 
 
 class InternetAccessError(RuntimeError):

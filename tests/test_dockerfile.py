@@ -57,5 +57,23 @@ def test_health_command_reports_a_missing_heartbeat(tmp_path: Path, monkeypatch:
 
     monkeypatch.setenv("CONSENTGUARD_DATA_DIR", str(tmp_path))
     assert main(["health"]) == 1
-    (tmp_path / "heartbeat").touch()
+    from bot.runner import write_heartbeat
+    from bot.storage.db import utc_now
+
+    write_heartbeat(tmp_path / "heartbeat", utc_now())
     assert main(["health"]) == 0
+
+
+def test_health_reads_the_bots_own_clock_not_the_files_mtime(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.runner import healthy, write_heartbeat
+    from config.settings import Settings
+
+    settings = Settings.model_validate({"data_dir": tmp_path})
+    beat = datetime(2031, 5, 1, 12, 0, tzinfo=UTC)
+    write_heartbeat(tmp_path / "heartbeat", beat)
+    assert healthy(settings, clock=lambda: beat + timedelta(seconds=30))[0]
+    ok, detail = healthy(settings, clock=lambda: beat + timedelta(minutes=10))
+    assert not ok
+    assert "600 s old" in detail

@@ -22,6 +22,7 @@ from bot.domain import ConsentState, Post, PostImage, Verdict
 from bot.pipeline import Moderator
 from bot.storage import BotDatabase
 from config.settings import Settings
+from tests.fakes.clock import MovableClock
 from tests.fakes.platform import FakeConsentLookup, RecordingPlatform, StubScanner, utc
 
 GROUP = ChatRef("telegram", "-1001")
@@ -52,6 +53,7 @@ class Harness:
     scanner: StubScanner
     database: BotDatabase
     settings: Settings
+    clock: MovableClock
     counter: int = 0
 
     def post(self, *images: bytes, caption: str = "", message_id: str | None = None, **extra: object) -> Post:
@@ -87,15 +89,16 @@ async def make_harness(tmp_path: Path, policy_toml: str = "") -> tuple[Harness, 
     policy_file.write_text(policy_toml)
     settings = Settings(data_dir=tmp_path / "data", policy_file=policy_file)  # type: ignore[call-arg]
     platform, consent, scanner = RecordingPlatform(), FakeConsentLookup(), StubScanner()
+    clock = MovableClock(NOW)
     moderator, database = build_moderator(
         settings,
         platforms={"telegram": platform},
         scanner=scanner,
         consent=consent,
-        clock=lambda: NOW,
+        clock=clock,
         retry_delays_s=(0.01,),
     )
-    return Harness(moderator, platform, consent, scanner, database, settings), moderator
+    return Harness(moderator, platform, consent, scanner, database, settings, clock), moderator
 
 
 @pytest.fixture
@@ -397,7 +400,7 @@ async def test_housekeeping_purges_items_past_their_retention(tmp_path: Path) ->
     assert handled is not None
     assert handled.quarantine_item is not None
     assert await moderator.purge_expired() == 0  # still within its retention
-    moderator._quarantine._clock = lambda: NOW + timedelta(days=2)  # type: ignore[attr-defined]
+    harness.clock.advance(days=2)
     moderator.start_housekeeping(interval_s=3600)
     await asyncio.sleep(0.1)
     assert moderator._quarantine.pending() == []
