@@ -27,6 +27,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_import_cycles.py
 	$(BIN)/hadolint Dockerfile
 
 clean:

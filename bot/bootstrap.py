@@ -1,67 +1,82 @@
-"""The one composition root: the only place that turns Settings into concrete objects."""
+"""The one composition root: the only place that turns Settings into concrete objects (start, stop).
+
+Entry points go through it: ``consentguard run`` (:func:`run`), the demo (:func:`open_core` with an inline
+scanner and the sandbox's Telegram server), the operator commands (:func:`open_storage`), the scan and
+benchmark commands (:func:`build_scan_engine`), and tests (with :class:`Overrides`). Nothing else builds a
+store, a scanner, a consent client or the pipeline. Workers receive an engine factory, never the root.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import logging
-from typing import TYPE_CHECKING
+import signal
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
-from bot.storage.db import Clock, utc_now
+from bot.consent.httpx_lookup import HttpxConsentLookup
+from bot.consent.model import ChatRef
+from bot.consent.port import ConsentLookup
+from bot.core.codec import PayloadCodec
+from bot.core.pipeline import Moderator
+from bot.core.policy import Policies, PolicyBook, load_policy_file
+from bot.core.ports import ImageScanner, Platform
+from bot.core.review import ReviewService
+from bot.domain import Clock, utc_now
+from bot.errors import ConfigurationError
+from bot.scanning import EngineFactory, ProcessPoolScanner
+from bot.scanning import build_scan_engine as _engine_from_detection
+from bot.storage import BotDatabase, bot_database_url, open_bot_database
+from bot.storage.audit import AuditLog
+from bot.storage.group_settings import SqlGroupSettings
+from bot.storage.heartbeat import HEARTBEAT_FILE, beat_while
+from bot.storage.keys import create_secret_file, load_keyring, load_pseudonym_key, read_secret_file
+from bot.storage.quarantine import QuarantineStore
+from bot.storage.sealing import WORKLOG_CONTEXT, Sealer
+from bot.storage.worklog import OffenceCounter, WorkLog
 from config.settings import Settings
-from detectors.base import FrameDetector
 from detectors.engine import ScanEngine
-from detectors.loading import LoadLimits
-
-if TYPE_CHECKING:
-    from bot.consent.lookup import ConsentLookup
-    from bot.pipeline import Moderator
-    from bot.platforms.base import Platform
-    from bot.scanning import ImageScanner
-    from bot.storage import BotDatabase
 
 log = logging.getLogger(__name__)
 
 
+# -- detection ------------------------------------------------------------------------------------------
+
+
 def build_scan_engine(settings: Settings) -> ScanEngine:
-    """Create the detectors once (models load here) in cheapest-first order."""
-    from detectors.barcodes import ZxingBarcodeDetector
-    from detectors.faces import MediaPipeFaceDetector
-    from detectors.text import OcrSettings, RapidOcrTextDetector
-
-    detection = settings.detection
-    detectors: list[FrameDetector] = []
-    if detection.barcodes:
-        detectors.append(ZxingBarcodeDetector())
-    if detection.faces:
-        detectors.append(MediaPipeFaceDetector())
-    if detection.text:
-        detectors.append(RapidOcrTextDetector(OcrSettings(threads=detection.ocr_threads)))
-    limits = LoadLimits(
-        max_file_bytes=int(detection.max_file_mb * 1024 * 1024),
-        max_pixels=detection.max_pixels,
-        max_frames=detection.max_frames,
-    )
-    return ScanEngine(detectors, limits)
+    """The detectors, loaded once, for the commands that scan in this process (scan, bench, demo)."""
+    return _engine_from_detection(settings.detection)
 
 
-def build_moderator(
-    settings: Settings,
-    *,
-    platforms: dict[str, Platform],
-    scanner: ImageScanner,
-    consent: ConsentLookup,
-    clock: Clock = utc_now,
-    retry_delays_s: tuple[float, ...] = (30.0, 120.0, 600.0),
-) -> tuple[Moderator, BotDatabase]:
-    """Open the bot's storage under the data directory and wire the pipeline (keys created on first start)."""
-    from bot.audit import AuditLog
-    from bot.keys import load_keyring, load_pseudonym_key
-    from bot.pipeline import Moderator, PayloadCodec
-    from bot.policy import load_policy_file
-    from bot.quarantine import QuarantineStore
-    from bot.sealing import Sealer
-    from bot.storage import bot_database_url, open_bot_database
-    from bot.worklog import OffenceCounter, WorkLog
+def engine_factory(settings: Settings) -> EngineFactory:
+    """What a scan worker process calls to build its engine: the detection settings only, no secrets."""
+    return functools.partial(_engine_from_detection, settings.detection)
 
+
+# -- storage --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Storage:
+    """The bot's own database and the components built on it."""
+
+    database: BotDatabase
+    quarantine: QuarantineStore
+    audit: AuditLog
+    worklog: WorkLog
+    offences: OffenceCounter
+    group_settings: SqlGroupSettings
+    codec: PayloadCodec
+    pseudonym_key: bytes
+    clock: Clock
+
+
+@contextlib.contextmanager
+def open_storage(settings: Settings, clock: Clock = utc_now) -> Iterator[Storage]:
+    """Open the storage under the data directory (keys created on first start) with one clock for all."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     keyring, key_message = load_keyring(settings)
     pseudonym_key, pseudonym_message = load_pseudonym_key(settings)
@@ -69,22 +84,206 @@ def build_moderator(
         if message:
             log.warning("%s", message)
     database = open_bot_database(bot_database_url(settings))
-    # One clock for everything that stamps time: a test that moves it moves the whole bot.
-    audit = AuditLog(database, pseudonym_key, clock)
-    sealer = Sealer(keyring, b"consentguard worklog v1")
-    moderator = Moderator(
-        platforms=platforms,
-        policies=load_policy_file(settings.policy_file),
-        scanner=scanner,
-        consent=consent,
-        quarantine=QuarantineStore(database, keyring, clock),
-        audit=audit,
-        worklog=WorkLog(database, clock),
-        offences=OffenceCounter(database, clock),
-        pseudonymise=audit.pseudonymise,
-        token_key=pseudonym_key,
-        payload_codec=PayloadCodec(sealer.seal, sealer.open),
-        retry_delays_s=retry_delays_s,
-        clock=clock,
-    )
-    return moderator, database
+    worklog_sealer = Sealer(keyring).bind(WORKLOG_CONTEXT)
+    try:
+        # One clock for everything that stamps time: a test that moves it moves the whole bot.
+        yield Storage(
+            database=database,
+            quarantine=QuarantineStore(database, keyring, clock),
+            audit=AuditLog(database, pseudonym_key, clock),
+            worklog=WorkLog(database, clock),
+            offences=OffenceCounter(database, clock),
+            group_settings=SqlGroupSettings(database, clock),
+            codec=PayloadCodec(worklog_sealer.seal, worklog_sealer.open),
+            pseudonym_key=pseudonym_key,
+            clock=clock,
+        )
+    finally:
+        database.close()
+
+
+def load_policies(settings: Settings, storage: Storage) -> Policies:
+    """The policy file, with the moderators' saved changes on top (they outlive restarts)."""
+    book = load_policy_file(settings.policy_file)
+    groups = dict(book.groups)
+    groups.update(storage.group_settings.load())
+    return Policies(PolicyBook(book.default, groups))
+
+
+# -- the consent registry -------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def consent_lookup(settings: Settings, *, cache_ttl_s: float = 30.0) -> AsyncIterator[ConsentLookup]:
+    """The configured consent API, or the reference registry started in-process on 127.0.0.1."""
+    if settings.consent.url:
+        key = settings.consent.api_key.get_secret_value() if settings.consent.api_key else None
+        async with HttpxConsentLookup(
+            settings.consent.url, key, timeout_s=settings.consent.timeout_s, cache_ttl_s=cache_ttl_s
+        ) as lookup:
+            yield lookup
+        return
+    from bot.registry.app import create_app
+    from bot.registry.inprocess import serve_in_process
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = settings.registry_database()
+    key = _embedded_registry_key(settings.data_dir, database)
+    app = create_app(database, lookups_per_minute=settings.consent.registry_lookups_per_minute)
+    async with serve_in_process(app) as url:
+        log.info("no consent URL configured: reference registry running in-process at %s", url)
+        async with HttpxConsentLookup(
+            url, key, timeout_s=settings.consent.timeout_s, cache_ttl_s=cache_ttl_s
+        ) as lookup:
+            yield lookup
+
+
+def _embedded_registry_key(data_dir: Path, database: str) -> str:
+    """The bot's key for the embedded registry, created once and kept (mode 0600) in the data directory."""
+    from bot.registry.commands import new_key
+
+    path = data_dir / "registry-bot.key"
+    if path.exists():
+        return read_secret_file(path).strip()
+    key = new_key(database, "bot", "embedded-bot")
+    create_secret_file(path, key)
+    return key
+
+
+# -- the core: pipeline and review ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """What a test or the demo supplies instead of the real thing; None: built from Settings."""
+
+    clock: Clock = utc_now
+    scanner: ImageScanner | None = None
+    consent: ConsentLookup | None = None
+    retry_delays_s: tuple[float, ...] = (30.0, 120.0, 600.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    """The running core: the pipeline, the review service, the policies they share, and their storage."""
+
+    moderator: Moderator
+    review: ReviewService
+    policies: Policies
+    storage: Storage
+
+    def groups(self, platform: str) -> list[ChatRef]:
+        """Groups of one platform that have a policy of their own (their rights are checked at start-up)."""
+        chats = (ChatRef.parse(name) for name in self.policies.groups)
+        return [chat for chat in chats if chat.platform == platform]
+
+
+@contextlib.asynccontextmanager
+async def open_core(
+    settings: Settings, *, platforms: dict[str, Platform], overrides: Overrides | None = None
+) -> AsyncIterator[Core]:
+    """Build storage, scanner, consent client, pipeline and review service; close them all on exit."""
+    overrides = overrides or Overrides()
+    async with contextlib.AsyncExitStack() as stack:
+        storage = stack.enter_context(open_storage(settings, overrides.clock))
+        scanner = overrides.scanner
+        if scanner is None:
+            pool = ProcessPoolScanner(
+                engine_factory(settings),
+                workers=settings.detection.workers,
+                budget_s=settings.detection.time_budget_s,
+            )
+            stack.push_async_callback(pool.aclose)
+            await pool.warm_up()  # load the models in every worker now, not on the first patient photo
+            scanner = pool
+        consent = overrides.consent
+        if consent is None:
+            consent = await stack.enter_async_context(consent_lookup(settings))
+        policies = load_policies(settings, storage)
+        moderator = Moderator(
+            platforms=platforms,
+            policies=policies,
+            scanner=scanner,
+            consent=consent,
+            quarantine=storage.quarantine,
+            audit=storage.audit,
+            worklog=storage.worklog,
+            offences=storage.offences,
+            token_key=storage.pseudonym_key,
+            payload_codec=storage.codec,
+            clock=overrides.clock,
+            retry_delays_s=overrides.retry_delays_s,
+        )
+        stack.push_async_callback(moderator.aclose)
+        review = ReviewService(
+            quarantine=storage.quarantine,
+            audit=storage.audit,
+            policies=policies,
+            group_settings=storage.group_settings,
+            clock=overrides.clock,
+        )
+        yield Core(moderator, review, policies, storage)
+
+
+# -- consentguard run -----------------------------------------------------------------------------------
+
+
+async def run(
+    settings: Settings, *, stop: asyncio.Event | None = None, overrides: Overrides | None = None
+) -> None:
+    """Run every platform that has a token until ``stop`` is set (or SIGINT/SIGTERM)."""
+    telegram_token, discord_token = settings.telegram.token, settings.discord.token
+    if telegram_token is None and discord_token is None:
+        raise ConfigurationError(
+            "no platform token: set CONSENTGUARD_TELEGRAM__TOKEN and/or CONSENTGUARD_DISCORD__TOKEN; "
+            "`consentguard demo` runs everything offline without one"
+        )
+    overrides = overrides or Overrides()
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    from bot.platforms.discord import DiscordFrontend, point_at
+    from bot.platforms.telegram import TelegramFrontend, TelegramPlatform, build_application
+
+    platforms: dict[str, Platform] = {}
+    application = telegram_platform = discord_client = None
+    if telegram_token is not None:
+        application = build_application(
+            telegram_token.get_secret_value(), settings.telegram.base_url, settings.telegram.base_file_url
+        )
+        telegram_platform = TelegramPlatform(application.bot)
+        platforms["telegram"] = telegram_platform
+    if discord_token is not None:
+        point_at(settings.discord.api_base_url, settings.discord.gateway_url)
+        discord_client = DiscordFrontend()
+        platforms["discord"] = discord_client.platform
+    async with open_core(settings, platforms=platforms, overrides=overrides) as core:
+        tasks: list[asyncio.Task[None]] = []
+        telegram_frontend = None
+        try:
+            if application is not None and telegram_platform is not None:
+                telegram_frontend = TelegramFrontend(
+                    application, telegram_platform, core.moderator, core.review
+                )
+                await telegram_frontend.start(core.groups("telegram"))
+                tasks.append(asyncio.create_task(telegram_frontend.run_polling()))
+            if discord_client is not None and discord_token is not None:
+                discord_client.attach(core.moderator, core.review, core.groups("discord"))
+                await discord_client.login(discord_token.get_secret_value())
+                tasks.append(asyncio.create_task(discord_client.connect()))
+            core.moderator.start_housekeeping()
+            heartbeat = asyncio.create_task(
+                beat_while(settings.data_dir / HEARTBEAT_FILE, tasks[0], overrides.clock)
+            )
+            log.info("consentguard is running on %s", ", ".join(platforms))
+            await stop.wait()
+            heartbeat.cancel()
+        finally:
+            if telegram_frontend is not None:
+                await telegram_frontend.stop()
+            if discord_client is not None:
+                await discord_client.idle()
+                await discord_client.close()
+            await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,4 +1,4 @@
-"""Regenerate samples/: the images `make run` scans. Run: .venv/bin/python scripts/make_samples.py."""
+"""Regenerate bot/sandbox/samples/ (the demo and README images): .venv/bin/python scripts/make_samples.py."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.imagegen import ASSETS, encode, truncated_jpeg, wound_like_image  # noqa: E402
 
-OUT = ROOT / "samples"
+OUT = ROOT / "bot" / "sandbox" / "samples"
 
 
 def font(size: int) -> ImageFont.FreeTypeFont:

@@ -11,6 +11,7 @@ import pytest
 
 from config.settings import Settings
 from detectors.engine import ScanEngine
+from tests.fakes.settings import consentguard_env_names, make_settings
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,10 +62,23 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
 
 
+@pytest.fixture(autouse=True)
+def _hermetic_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the developer's ``CONSENTGUARD_*`` variables and ``.env`` file out of every test.
+
+    Code under test (the CLI) builds ``Settings()`` itself: without this, a ``.env`` in the working directory
+    or an exported variable would change what it does. A test that sets variables with ``monkeypatch.setenv``
+    still gets them: it runs after this fixture.
+    """
+    for name in consentguard_env_names():
+        monkeypatch.delenv(name)
+    monkeypatch.setitem(Settings.model_config, "env_file", None)
+
+
 @pytest.fixture(scope="session")
 def engine() -> Iterator[ScanEngine]:
     """The production engine with every detector, models loaded once."""
     from bot.bootstrap import build_scan_engine
 
-    with build_scan_engine(Settings(_env_file=None)) as built:  # type: ignore[call-arg]
+    with build_scan_engine(make_settings()) as built:
         yield built

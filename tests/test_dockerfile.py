@@ -57,8 +57,8 @@ def test_health_command_reports_a_missing_heartbeat(tmp_path: Path, monkeypatch:
 
     monkeypatch.setenv("CONSENTGUARD_DATA_DIR", str(tmp_path))
     assert main(["health"]) == 1
-    from bot.runner import write_heartbeat
-    from bot.storage.db import utc_now
+    from bot.domain import utc_now
+    from bot.storage.heartbeat import write_heartbeat
 
     write_heartbeat(tmp_path / "heartbeat", utc_now())
     assert main(["health"]) == 0
@@ -67,7 +67,7 @@ def test_health_command_reports_a_missing_heartbeat(tmp_path: Path, monkeypatch:
 def test_health_reads_the_bots_own_clock_not_the_files_mtime(tmp_path: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from bot.runner import healthy, write_heartbeat
+    from bot.storage.heartbeat import healthy, write_heartbeat
     from config.settings import Settings
 
     settings = Settings.model_validate({"data_dir": tmp_path})

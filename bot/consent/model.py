@@ -116,6 +116,14 @@ class Revocation:
     revoked_at: datetime
 
 
+class TokenProblem(enum.StrEnum):
+    """Why something that looks like a token is not a valid one."""
+
+    WRONG_LENGTH = "wrong_length"
+    BAD_CHARACTER = "bad_character"
+    BAD_CHECK = "bad_check"
+
+
 class ScopeProblem(enum.StrEnum):
     """Why a consent does not cover a post. The values appear in reminders and the audit log."""
 

@@ -8,12 +8,14 @@ neighbours, so a typo is reported as a typo, not as an unknown consent.
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import hmac
 import re
 import secrets
 from dataclasses import dataclass
+
+from bot.consent.model import TokenProblem
+from bot.errors import InvalidTokenError
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIX = "CG"
@@ -26,14 +28,6 @@ _INTRODUCER = re.compile(
     r"(?:#\s*consent(?:ement)?|(?<![0-9A-Za-z])consent(?:ement)?\s*[:=]?)\s*", re.IGNORECASE
 )
 _SEPARATORS = " -_:\t"
-
-
-class TokenProblem(enum.StrEnum):
-    """Why something that looks like a token is not a valid one."""
-
-    WRONG_LENGTH = "wrong_length"
-    BAD_CHARACTER = "bad_character"
-    BAD_CHECK = "bad_check"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,14 +98,6 @@ def parse_token(text: str) -> ConsentToken:
     if search.token is None:
         raise InvalidTokenError(search.problem or TokenProblem.WRONG_LENGTH)
     return search.token
-
-
-class InvalidTokenError(ValueError):
-    """The text is not a well-formed consent token."""
-
-    def __init__(self, problem: TokenProblem) -> None:
-        super().__init__(f"invalid consent token: {problem.value}")
-        self.problem = problem
 
 
 def _check(text: str) -> TokenSearch:

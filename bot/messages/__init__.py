@@ -18,20 +18,30 @@ from bot.messages.compose import (
     moderator_notice,
     monitor_notice,
     poster_reminder,
+    queue_line,
     repeat_offence_alert,
+    review_hint,
 )
+from bot.messages.discord_catalog import DiscordTexts, discord_texts
+from bot.messages.telegram_catalog import TelegramTexts, telegram_texts
 
 __all__ = [
     "CATALOGS",
     "DEFAULT_LANGUAGE",
     "Catalog",
+    "DiscordTexts",
     "Language",
+    "TelegramTexts",
     "choose_language",
     "consent_help",
+    "discord_texts",
     "group_notice",
     "kind_label",
     "moderator_notice",
     "monitor_notice",
     "poster_reminder",
+    "queue_line",
     "repeat_offence_alert",
+    "review_hint",
+    "telegram_texts",
 ]

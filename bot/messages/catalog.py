@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.consent.model import ScopeProblem
-from bot.consent.token import TokenProblem
+from bot.consent.model import ScopeProblem, TokenProblem
 from bot.domain import ConsentState, Verdict
 from detectors.base import FindingKind
 
@@ -65,6 +64,8 @@ class Catalog:
     review: str  # {hint}
     review_no_hint: str
     closing: str
+    #: What the poster can do if the removal is a mistake (the reminder's {hint}).
+    mistake_hint: str
 
     # How to obtain and quote a consent token.
     consent_help: str
@@ -83,7 +84,7 @@ class Catalog:
     monitor_summary: str  # {poster}, {would_have}
     field_poster: str  # {value}
     field_reason: str
-    #: The policy's stable reason codes (bot/policy.py) in words; an unknown code is shown as it is.
+    #: The policy's stable reason codes (bot/core/policy.py) in words; an unknown code is shown as it is.
     reason_labels: Mapping[str, str]
     field_consent: str
     field_kinds: str

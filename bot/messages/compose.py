@@ -9,7 +9,7 @@ bidirectional-override characters, and shortening very long ones.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from bot.consent.model import ScopeProblem
 from bot.domain import ConsentOutcome, ConsentState, Decision, DetectionState, Verdict
@@ -59,6 +59,16 @@ def kind_label(kind: str, language: Language) -> str:
 def consent_help(language: Language) -> str:
     """Explain how to obtain a consent token and quote it in a caption."""
     return _catalog(language).consent_help
+
+
+def queue_line(item_id: str, reason: str, kinds: Sequence[str]) -> str:
+    """One line of a moderator's queue listing: short case number, reason code, kinds seen (no content)."""
+    return f"{item_id[:8]} · {reason} · {','.join(kinds) or '-'}"
+
+
+def review_hint(language: Language) -> str:
+    """What a poster can do when they think a removal is a mistake."""
+    return _catalog(language).mistake_hint
 
 
 def poster_reminder(

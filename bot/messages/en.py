@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from bot.consent.model import ScopeProblem
-from bot.consent.token import TokenProblem
+from bot.consent.model import ScopeProblem, TokenProblem
 from bot.domain import ConsentState, Verdict
 from bot.messages.catalog import Catalog
 from detectors.base import FindingKind
@@ -126,6 +125,7 @@ ENGLISH = Catalog(
         "the group’s moderators."
     ),
     closing="Thank you for your understanding.",
+    mistake_hint="If you think this is a mistake, reply here or ask a group moderator to review it.",
     consent_help=_CONSENT_HELP,
     group_notice="{mention}, an image you posted was removed under this group’s patient-consent rule.",
     group_notice_link="For details, open a private chat with me: {link}",

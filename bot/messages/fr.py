@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from bot.consent.model import ScopeProblem
-from bot.consent.token import TokenProblem
+from bot.consent.model import ScopeProblem, TokenProblem
 from bot.domain import ConsentState, Verdict
 from bot.messages.catalog import NBSP, Catalog
 from detectors.base import FindingKind
@@ -139,6 +138,9 @@ FRENCH = Catalog(
         "modérateur du groupe."
     ),
     closing="Merci de votre compréhension.",
+    mistake_hint=(
+        "Si vous pensez qu’il s’agit d’une erreur, répondez ici ou demandez à un modérateur du groupe."
+    ),
     consent_help=_CONSENT_HELP,
     group_notice=(
         "{mention}, une image que vous avez publiée a été retirée en application de la règle du groupe sur "

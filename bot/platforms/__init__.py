@@ -1,1 +1,4 @@
-"""Platform adapters: they turn SDK updates into Posts and carry out the pipeline's actions."""
+"""Platform adapters at the edge: Telegram and Discord turn SDK updates into Posts and carry out decisions.
+
+Each implements the Platform port (bot.core.ports) and feeds the pipeline and the review service.
+"""

@@ -22,7 +22,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.consent.model import ChatRef, ConsentRecord, ConsentStatus, Purpose, ScopeProblem, UserRef
-from bot.consent.token import ConsentToken, InvalidTokenError, parse_token
+from bot.consent.token import ConsentToken, parse_token
+from bot.errors import (
+    InvalidRequestError,
+    InvalidTokenError,
+    NotAllowedError,
+    ScopeRefusedError,
+    UnknownConsentError,
+)
 from bot.registry.db import create_registry_engine, create_session_factory
 from bot.registry.keys import Principal, Role
 from bot.registry.migrations import upgrade
@@ -33,11 +40,7 @@ from bot.registry.service import (
     PATIENT_REF_MAX,
     Clock,
     ConsentRegistry,
-    InvalidRequestError,
-    NotAllowedError,
     RecordedUse,
-    ScopeRefusedError,
-    UnknownConsentError,
     UseRequest,
     utc_now,
 )

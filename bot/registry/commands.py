@@ -12,11 +12,12 @@ from typing import Any
 
 from bot.consent.model import ChatRef, Purpose, UserRef
 from bot.consent.token import parse_token
+from bot.errors import InvalidRequestError, UnknownConsentError
 from bot.registry.app import ConsentOut
 from bot.registry.db import create_registry_engine, create_session_factory
 from bot.registry.keys import Role
 from bot.registry.migrations import upgrade
-from bot.registry.service import ConsentRegistry, InvalidRequestError, UnknownConsentError
+from bot.registry.service import ConsentRegistry
 
 
 @contextmanager

@@ -29,6 +29,13 @@ from bot.consent.model import (
     check_scope,
 )
 from bot.consent.token import ConsentToken, new_token
+from bot.errors import (
+    InvalidRequestError,
+    NotAllowedError,
+    RegistryError,
+    ScopeRefusedError,
+    UnknownConsentError,
+)
 from bot.registry.db import ApiKeyRow, ConsentRow, ConsentUseRow
 from bot.registry.keys import Principal, Role, generate_key, key_id_of, matches
 from bot.sqlbase import writing
@@ -54,30 +61,6 @@ def token_fingerprint(token: ConsentToken) -> str:
     random bits leave nothing to brute-force.
     """
     return hashlib.sha256(token.compact.encode()).hexdigest()
-
-
-class RegistryError(Exception):
-    """Root of the registry's own errors."""
-
-
-class InvalidRequestError(RegistryError, ValueError):
-    """The request is malformed (a value out of range, an empty list)."""
-
-
-class UnknownConsentError(RegistryError):
-    """No consent has this token."""
-
-
-class NotAllowedError(RegistryError):
-    """The key may not act on this consent."""
-
-
-class ScopeRefusedError(RegistryError):
-    """The consent does not cover the use; ``problem`` says why."""
-
-    def __init__(self, problem: ScopeProblem) -> None:
-        super().__init__(f"consent does not cover this use: {problem.value}")
-        self.problem = problem
 
 
 #: An image posted under a consent: the same value the bot's client sends.

@@ -38,7 +38,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.registry_inprocess import serve_in_process
+from bot.registry.inprocess import serve_in_process
 from bot.sandbox.fake_telegram_api import FakeBotApi
 from bot.sandbox.fake_telegram_markup import callback_data_of
 from bot.sandbox.fake_telegram_state import (

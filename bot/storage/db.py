@@ -1,4 +1,4 @@
-"""The bot's own database: quarantine, audit log, work log and offence counts (SQLite or PostgreSQL).
+"""The bot's own database (SQLite or PostgreSQL): quarantine, audit log, work log, offences, group settings.
 
 A separate database from the consent registry's: the registry may run elsewhere, and the bot's tables hold
 encrypted patient images that no registry operator needs. Each component opens short transactions through
@@ -7,8 +7,7 @@ encrypted patient images that no registry operator needs. Each component opens s
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     Engine,
@@ -25,15 +24,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from bot.sqlbase import UtcDateTime, create_database_engine
 from config.settings import Settings
 
-Clock = Callable[[], datetime]
-
 #: File name of the default SQLite database in the data directory.
 DEFAULT_DATABASE_FILE = "consentguard.db"
-
-
-def utc_now() -> datetime:
-    """The current time, UTC-aware."""
-    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -127,6 +119,17 @@ class OffenceRow(Base):
     count: Mapped[int] = mapped_column(Integer)
     first_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class GroupSettingsRow(Base):
+    """One group's policy as its moderators last set it (overrides the policy file for that group)."""
+
+    __tablename__ = "group_settings"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    policy: Mapped[str] = mapped_column(Text)  # JSON of bot.core.policy.GroupPolicySchema
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class BotDatabase:

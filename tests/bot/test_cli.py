@@ -6,7 +6,7 @@ import pytest
 from bot.cli import main
 from tests.imagegen import astronaut_bytes, encode, text_image, truncated_jpeg, wound_like_image
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "bot" / "sandbox" / "samples"
 
 
 def test_scan_json_prints_one_documented_object_per_file(

@@ -5,36 +5,34 @@ from pathlib import Path
 
 import pytest
 
-from bot.bootstrap import build_moderator
+from bot.bootstrap import Overrides, open_core
 from bot.cli import main
 from bot.domain import Post, PostImage
-from config.settings import Settings
 from tests.bot.test_pipeline import ALICE, GROUP, NOW
 from tests.fakes.platform import FakeConsentLookup, RecordingPlatform, StubScanner
+from tests.fakes.settings import make_settings
 
 
 @pytest.fixture
 async def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A data directory where the pipeline handled two posts: one deleted, one quarantined."""
     monkeypatch.setenv("CONSENTGUARD_DATA_DIR", str(tmp_path))
-    settings = Settings(data_dir=tmp_path)  # type: ignore[call-arg]
+    settings = make_settings(data_dir=tmp_path)
     platform = RecordingPlatform({"a": b"FACE-1", "b": b"SLIDE-2"})
-    moderator, database = build_moderator(
-        settings, platforms={"telegram": platform}, scanner=StubScanner(), consent=FakeConsentLookup()
-    )
-    for message_id, image_id in (("1", "a"), ("2", "b")):
-        post = Post(
-            chat=GROUP,
-            message_id=message_id,
-            author=ALICE,
-            author_name="Dr Alice",
-            caption="ZORGLUB Hermeline",
-            images=(PostImage(image_id, platform.fetcher(GROUP, image_id)),),
-            sent_at=NOW,
-        )
-        await moderator.handle(post)
-    await moderator.aclose()
-    database.close()
+    overrides = Overrides(scanner=StubScanner(), consent=FakeConsentLookup())
+    async with open_core(settings, platforms={"telegram": platform}, overrides=overrides) as core:
+        moderator = core.moderator
+        for message_id, image_id in (("1", "a"), ("2", "b")):
+            post = Post(
+                chat=GROUP,
+                message_id=message_id,
+                author=ALICE,
+                author_name="Dr Alice",
+                caption="ZORGLUB Hermeline",
+                images=(PostImage(image_id, platform.fetcher(GROUP, image_id)),),
+                sent_at=NOW,
+            )
+            await moderator.handle(post)
     return tmp_path
 
 

@@ -6,6 +6,7 @@ Storage is real (SQLite in a temporary folder): quarantine, audit, work log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
@@ -15,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.bootstrap import build_moderator
+from bot.bootstrap import Core, Overrides, open_core
 from bot.consent.model import ChatRef, ConsentRecord, ConsentStatus, Purpose, ScopeProblem, UserRef
 from bot.consent.token import ConsentToken, new_token
+from bot.core.pipeline import Moderator
 from bot.domain import ConsentState, Post, PostImage, Verdict
-from bot.pipeline import Moderator
-from bot.storage import BotDatabase
 from config.settings import Settings
 from tests.fakes.clock import MovableClock
 from tests.fakes.platform import FakeConsentLookup, RecordingPlatform, StubScanner, utc
+from tests.fakes.settings import make_settings
 
 GROUP = ChatRef("telegram", "-1001")
 ALICE = UserRef("telegram", "42")
@@ -51,7 +52,8 @@ class Harness:
     platform: RecordingPlatform
     consent: FakeConsentLookup
     scanner: StubScanner
-    database: BotDatabase
+    core: Core
+    stack: contextlib.AsyncExitStack
     settings: Settings
     clock: MovableClock
     counter: int = 0
@@ -77,6 +79,9 @@ class Harness:
         fields.update(extra)
         return Post(**fields)  # type: ignore[arg-type]
 
+    async def close(self) -> None:
+        await self.stack.aclose()
+
     def token(self, record: ConsentRecord | None = None) -> ConsentToken:
         token = new_token()
         if record is not None:
@@ -87,26 +92,23 @@ class Harness:
 async def make_harness(tmp_path: Path, policy_toml: str = "") -> tuple[Harness, Moderator]:
     policy_file = tmp_path / "policy.toml"
     policy_file.write_text(policy_toml)
-    settings = Settings(data_dir=tmp_path / "data", policy_file=policy_file)  # type: ignore[call-arg]
+    settings = make_settings(data_dir=tmp_path / "data", policy_file=policy_file)
     platform, consent, scanner = RecordingPlatform(), FakeConsentLookup(), StubScanner()
     clock = MovableClock(NOW)
-    moderator, database = build_moderator(
-        settings,
-        platforms={"telegram": platform},
-        scanner=scanner,
-        consent=consent,
-        clock=clock,
-        retry_delays_s=(0.01,),
+    stack = contextlib.AsyncExitStack()
+    overrides = Overrides(clock=clock, scanner=scanner, consent=consent, retry_delays_s=(0.01,))
+    core = await stack.enter_async_context(
+        open_core(settings, platforms={"telegram": platform}, overrides=overrides)
     )
-    return Harness(moderator, platform, consent, scanner, database, settings, clock), moderator
+    harness = Harness(core.moderator, platform, consent, scanner, core, stack, settings, clock)
+    return harness, core.moderator
 
 
 @pytest.fixture
 async def h(tmp_path: Path) -> AsyncIterator[Harness]:
-    harness, moderator = await make_harness(tmp_path)
+    harness, _ = await make_harness(tmp_path)
     yield harness
-    await moderator.aclose()
-    harness.database.close()
+    await harness.close()
 
 
 # -- the decision table through the pipeline -----------------------------------------------------------
@@ -188,7 +190,7 @@ async def test_identifying_only_group_allows_clean_images(tmp_path: Path) -> Non
     assert handled is not None
     assert handled.decision.verdict is Verdict.ALLOW
     assert harness.platform.actions("delete") == []
-    harness.database.close()
+    await harness.close()
 
 
 async def test_group_may_quarantine_identifying_images_instead_of_deleting(tmp_path: Path) -> None:
@@ -197,7 +199,7 @@ async def test_group_may_quarantine_identifying_images_instead_of_deleting(tmp_p
     assert handled is not None
     assert handled.decision.verdict is Verdict.QUARANTINE
     assert handled.quarantine_item is not None
-    harness.database.close()
+    await harness.close()
 
 
 @pytest.mark.parametrize("image", [b"FAIL-timeout", b"FACE-1"])
@@ -236,7 +238,7 @@ async def test_monitor_mode_removes_nothing_and_tells_moderators(tmp_path: Path)
     assert harness.platform.actions("delete") == []
     assert harness.platform.actions("private") == []
     assert len(harness.platform.actions("moderators")) == 1
-    harness.database.close()
+    await harness.close()
 
 
 # -- exposure time, albums, edits ----------------------------------------------------------------------
@@ -340,14 +342,14 @@ async def test_work_accepted_before_a_crash_is_resumed_at_start_up(tmp_path: Pat
     task.cancel()  # the process dies mid-flight
     with pytest.raises(asyncio.CancelledError):
         await task
-    harness.database.close()
+    await harness.close()
 
     restarted, moderator2 = await make_harness(tmp_path)
     restarted.platform.images.update(harness.platform.images)
     assert await moderator2.resume() == 1
     assert any(c.message_ids == ("900",) for c in restarted.platform.actions("delete"))
     assert await moderator2.resume() == 0  # done now
-    restarted.database.close()
+    await restarted.close()
 
 
 async def test_retry_settles_a_post_once_the_registry_is_back(h: Harness) -> None:
@@ -404,5 +406,4 @@ async def test_housekeeping_purges_items_past_their_retention(tmp_path: Path) ->
     moderator.start_housekeeping(interval_s=3600)
     await asyncio.sleep(0.1)
     assert moderator._quarantine.pending() == []
-    await moderator.aclose()
-    harness.database.close()
+    await harness.close()

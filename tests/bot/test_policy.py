@@ -4,8 +4,9 @@ from pathlib import Path
 import pytest
 
 from bot.consent.model import ChatRef, Purpose, UserRef
+from bot.core.policy import GroupPolicy, Mode, decide, load_policy_file, parse_policy
 from bot.domain import ConsentOutcome, ConsentState, DetectionOutcome, DetectionState, Verdict
-from bot.policy import GroupPolicy, Mode, PolicyError, decide, load_policy_file, parse_policy
+from bot.errors import PolicyError
 
 STRICT = GroupPolicy()
 ONLY = GroupPolicy(mode=Mode.IDENTIFYING_ONLY)
@@ -161,3 +162,54 @@ def test_with_mode_changes_one_group_only() -> None:
     changed = book.with_mode(chat, Mode.MONITOR)
     assert changed.for_chat(chat).mode is Mode.MONITOR
     assert changed.for_chat(ChatRef("telegram", "-6")).mode is Mode.STRICT
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"groups": {"telegram:-5": {"retention_days": 400}}},
+            r"^policy\.toml \[groups\.'telegram:-5'\]: key 'retention_days': .*365 \(got 400\)$",
+        ),
+        (
+            {"default": {"mode": "lenient"}},
+            r"^policy\.toml \[default\]: key 'mode': Input should be 'strict', .* \(got 'lenient'\)$",
+        ),
+        ({"default": {"colour": "blue"}}, r"^policy\.toml \[default\]: unknown key 'colour' \(known: mode, "),
+        (
+            {"groups": {"telegram:-5": {"moderators": ["telegram:1", "bob"]}}},
+            r"\[groups\.'telegram:-5'\]: key 'moderators\[1\]': expected PLATFORM:USER_ID.*\(got 'bob'\)",
+        ),
+        ({"default": {"review_chat": "nowhere"}}, r"\[default\]: key 'review_chat': expected PLATFORM:ID"),
+        ({"groups": {"telegram:-5": "strict"}}, r"^policy\.toml \[groups\.'telegram:-5'\]: expected a table"),
+    ],
+)
+def test_error_messages_name_the_file_the_table_and_the_key(data: dict[str, object], message: str) -> None:
+    with pytest.raises(PolicyError, match=message):
+        parse_policy(data, source="policy.toml")
+
+
+def test_every_problem_is_reported_and_the_file_named(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text('[default]\nlanguage = "de"\nretention_days = 0\n')
+    with pytest.raises(PolicyError) as caught:
+        load_policy_file(path)
+    assert str(caught.value).count(str(path)) == 2
+    assert "key 'language'" in str(caught.value)
+    assert "key 'retention_days'" in str(caught.value)
+
+
+def test_groups_inherit_unset_keys_and_small_counts_are_clamped() -> None:
+    book = parse_policy(
+        {
+            "default": {"language": "en", "retention_days": 30, "review_chat": "telegram:-9"},
+            "groups": {"telegram:-5": {"mode": "monitor", "review_chat": "", "repeat_offence_threshold": 0}},
+        }
+    )
+    group = book.for_chat(ChatRef("telegram", "-5"))
+    assert group.mode is Mode.MONITOR
+    assert group.language == "en"
+    assert group.retention == timedelta(days=30)
+    assert group.review_chat is None  # "" means the moderators' private chats
+    assert group.repeat_offence_threshold == 1
+    assert parse_policy({"default": {"notice_ttl_s": 1}}).default.notice_ttl_s == 5

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.runner import ConfigurationError, run
+from bot.bootstrap import Overrides, run
+from bot.errors import ConfigurationError
 from bot.sandbox.fake_telegram import FakeTelegramServer
 from config.settings import Settings
 from tests.fakes.platform import StubScanner
@@ -26,7 +27,7 @@ async def test_run_moderates_telegram_with_the_embedded_registry(tmp_path: Path)
             }
         )
         stop = asyncio.Event()
-        task = asyncio.create_task(run(settings, stop=stop, scanner=StubScanner()))
+        task = asyncio.create_task(run(settings, stop=stop, overrides=Overrides(scanner=StubScanner())))
         message = server.post_photo(-1001, 42, b"FACE-1", caption="#consent CG-0000-0000-0000-0000-0")
         await server.wait_until(lambda: (-1001, message["message_id"]) in server.deleted, timeout=30)
         reminder = await server.wait_for("sendMessage", lambda c: int(c.params["chat_id"]) == 42)

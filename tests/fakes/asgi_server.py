@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from bot.registry_inprocess import serve_in_process as serve
+from bot.registry.inprocess import serve_in_process as serve
 
 __all__ = ["closed_port", "serve"]
 

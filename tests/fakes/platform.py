@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.consent.lookup import ConsentApiUnavailableError, ConsentUseRefusedError
 from bot.consent.model import (
     ChatRef,
     ConsentRecord,
@@ -19,6 +18,7 @@ from bot.consent.model import (
 )
 from bot.consent.token import ConsentToken
 from bot.domain import FetchBytes
+from bot.errors import ConsentApiUnavailableError, ConsentUseRefusedError
 from detectors.base import Finding, FindingKind
 from detectors.engine import ScanReport
 

@@ -7,16 +7,15 @@ from typing import Any
 
 import pytest
 
-from bot.consent.lookup import (
+from bot.consent.httpx_lookup import HttpxConsentLookup, RetryPolicy
+from bot.consent.model import ConsentStatus
+from bot.consent.token import new_token
+from bot.errors import (
     ConsentApiProtocolError,
     ConsentApiRateLimitedError,
     ConsentApiUnavailableError,
     ConsentLookupError,
-    HttpxConsentLookup,
-    RetryPolicy,
 )
-from bot.consent.model import ConsentStatus
-from bot.consent.token import new_token
 from tests.fakes.asgi_server import closed_port, serve
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.consent.lookup import ConsentApiProtocolError, ConsentUseRefusedError, HttpxConsentLookup
+from bot.consent.httpx_lookup import HttpxConsentLookup
 from bot.consent.model import ChatRef, ConsentStatus, ConsentUse, Purpose, ScopeProblem, UserRef
 from bot.consent.token import new_token, parse_token
+from bot.errors import ConsentApiProtocolError, ConsentUseRefusedError
 from bot.registry.app import create_app
 from bot.registry.commands import new_consent, new_key, revoke_consent
-from bot.registry_inprocess import serve_in_process
+from bot.registry.inprocess import serve_in_process
 
 GROUP = ChatRef("telegram", "-1001")
 POSTER = UserRef("telegram", "42")

@@ -8,8 +8,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from bot.consent.model import ScopeProblem
-from bot.consent.token import TokenProblem
+from bot.consent.model import ScopeProblem, TokenProblem
 from bot.domain import ConsentState, Verdict
 from bot.messages import CATALOGS, Catalog, Language, consent_help, kind_label
 from bot.messages.compose import _SCOPE_AS_STATE

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.consent.model import ScopeProblem
-from bot.consent.token import TokenProblem
+from bot.consent.model import ScopeProblem, TokenProblem
 from bot.domain import ConsentOutcome, ConsentState, DetectionOutcome, DetectionState, Verdict
 from bot.messages import (
     Language,

@@ -6,8 +6,7 @@ import itertools
 
 import pytest
 
-from bot.consent.model import ScopeProblem
-from bot.consent.token import TokenProblem
+from bot.consent.model import ScopeProblem, TokenProblem
 from bot.domain import ConsentOutcome, ConsentState, Decision, DetectionOutcome, DetectionState, Verdict
 from bot.messages import Language, kind_label, poster_reminder
 from detectors.base import FindingKind

@@ -6,6 +6,7 @@ Detection is stubbed (image bytes say what they show), consent is a fake registr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,14 +14,13 @@ from typing import Any
 
 import pytest
 
-from bot.bootstrap import build_moderator
+from bot.bootstrap import Core, Overrides, open_core
 from bot.consent.model import ChatRef, ConsentRecord, ConsentStatus, Purpose, UserRef
 from bot.consent.token import new_token
-from bot.platforms.discord_adapter import DiscordFrontend
+from bot.platforms.discord import DiscordFrontend
 from bot.sandbox.fake_discord import FakeDiscordServer
-from bot.storage import BotDatabase
-from config.settings import Settings
 from tests.fakes.platform import FakeConsentLookup, StubScanner
+from tests.fakes.settings import make_settings
 
 TOKEN = "fake-token"  # noqa: S105
 BOT, APP = 900, 901
@@ -40,7 +40,8 @@ class Running:
     server: FakeDiscordServer
     client: DiscordFrontend
     consent: FakeConsentLookup
-    database: BotDatabase
+    core: Core
+    stack: contextlib.AsyncExitStack
     task: asyncio.Task[None]
 
     def granted_token(self) -> str:
@@ -60,27 +61,30 @@ async def start_client(
 ) -> Running:
     policy_file = data_dir.parent / f"{data_dir.name}-policy.toml"
     policy_file.write_text(POLICY)
-    settings = Settings(data_dir=data_dir, policy_file=policy_file)  # type: ignore[call-arg]
+    settings = make_settings(data_dir=data_dir, policy_file=policy_file)
     client = QuietFrontend(guild_ready_timeout=0.1)
     consent = consent or FakeConsentLookup()
-    moderator, database = build_moderator(
-        settings, platforms={"discord": client.platform}, scanner=StubScanner(), consent=consent
+    stack = contextlib.AsyncExitStack()
+    core = await stack.enter_async_context(
+        open_core(
+            settings,
+            platforms={"discord": client.platform},
+            overrides=Overrides(scanner=StubScanner(), consent=consent),
+        )
     )
-    client.attach(moderator, [CHANNEL])
+    client.attach(core.moderator, core.review, [CHANNEL])
     await client.login(TOKEN)
     task = asyncio.create_task(client.connect(reconnect=False))
     async with asyncio.timeout(10):
         await client.wait_until_ready()
-    return Running(server, client, consent, database, task)
+    return Running(server, client, consent, core, stack, task)
 
 
 async def stop_client(running: Running) -> None:
     await running.client.idle()
     await running.client.close()
     await asyncio.wait_for(running.task, timeout=10)
-    assert running.client.moderator is not None
-    await running.client.moderator.aclose()
-    running.database.close()
+    await running.stack.aclose()
 
 
 @pytest.fixture
@@ -203,8 +207,7 @@ async def test_approve_reposts_through_a_webhook_under_the_posters_name(bot: Run
     repost = bot.server.webhook_messages(CASES)[0]
     assert repost["author"]["username"] == "Dr Alice"
     assert "Dr Modération" in repost["content"]
-    assert bot.client.moderator is not None
-    assert await bot.client.moderator.queue(CHANNEL) == []
+    assert bot.core.storage.quarantine.pending(CHANNEL) == []
 
 
 async def test_show_is_ephemeral_with_a_spoiler_and_reject_purges(bot: Running) -> None:
@@ -219,8 +222,7 @@ async def test_show_is_ephemeral_with_a_spoiler_and_reject_purges(bot: Running) 
     reject = next(c for c in custom_ids(notice) if c.startswith("cg:r:"))
     rejection = bot.server.click_button(REVIEW, int(notice["id"]), OWNER, reject)
     await bot.server.wait_until(lambda: int(rejection["id"]) in bot.server.interaction_responses)
-    assert bot.client.moderator is not None
-    assert await bot.client.moderator.queue(CHANNEL) == []
+    assert bot.core.storage.quarantine.pending(CHANNEL) == []
 
 
 async def test_review_buttons_still_work_after_a_restart(server: FakeDiscordServer, tmp_path: Path) -> None:

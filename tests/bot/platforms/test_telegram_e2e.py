@@ -6,6 +6,7 @@ Detection is stubbed (image bytes say what they show), consent is a fake registr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,14 +14,13 @@ from typing import Any
 
 import pytest
 
-from bot.bootstrap import build_moderator
+from bot.bootstrap import Core, Overrides, open_core
 from bot.consent.model import ChatRef, ConsentRecord, ConsentStatus, Purpose, UserRef
 from bot.consent.token import new_token
-from bot.platforms.telegram_adapter import TelegramFrontend, TelegramPlatform, build_application
+from bot.platforms.telegram import TelegramFrontend, TelegramPlatform, build_application
 from bot.sandbox.fake_telegram import Call, FakeTelegramServer
-from bot.storage import BotDatabase
-from config.settings import Settings
 from tests.fakes.platform import FakeConsentLookup, StubScanner
+from tests.fakes.settings import make_settings
 
 GROUP_ID = -1001
 ALICE, BOB, MOD = 42, 43, 7
@@ -32,7 +32,8 @@ class Bot:
     server: FakeTelegramServer
     frontend: TelegramFrontend
     consent: FakeConsentLookup
-    database: BotDatabase
+    core: Core
+    stack: contextlib.AsyncExitStack
     polling: asyncio.Task[None]
 
     def granted_token(self) -> str:
@@ -55,24 +56,30 @@ class Bot:
 async def start_bot(server: FakeTelegramServer, data_dir: Path, policy: str = "") -> Bot:
     policy_file = data_dir.parent / f"{data_dir.name}-policy.toml"
     policy_file.write_text(policy)
-    settings = Settings(data_dir=data_dir, policy_file=policy_file)  # type: ignore[call-arg]
+    settings = make_settings(data_dir=data_dir, policy_file=policy_file)
     application = build_application(server.token, server.base_url, server.base_file_url)
     platform = TelegramPlatform(application.bot, backoff_s=0.01)
     consent = FakeConsentLookup()
-    moderator, database = build_moderator(
-        settings, platforms={"telegram": platform}, scanner=StubScanner(), consent=consent
+    stack = contextlib.AsyncExitStack()
+    core = await stack.enter_async_context(
+        open_core(
+            settings,
+            platforms={"telegram": platform},
+            overrides=Overrides(scanner=StubScanner(), consent=consent),
+        )
     )
-    frontend = TelegramFrontend(application, platform, moderator, album_window_s=0.3, poll_timeout_s=1)
+    frontend = TelegramFrontend(
+        application, platform, core.moderator, core.review, album_window_s=0.3, poll_timeout_s=1
+    )
     await frontend.start([GROUP])
     polling = asyncio.create_task(frontend.run_polling())
-    return Bot(server, frontend, consent, database, polling)
+    return Bot(server, frontend, consent, core, stack, polling)
 
 
 async def stop_bot(bot: Bot) -> None:
     await bot.frontend.stop()
     await bot.polling
-    await bot.frontend.moderator.aclose()
-    bot.database.close()
+    await bot.stack.aclose()
 
 
 @pytest.fixture
@@ -234,7 +241,7 @@ async def test_only_administrators_may_press_the_review_buttons(bot: Bot) -> Non
     answer = await bot.server.wait_for("answerCallbackQuery", since=mark)
     assert "administrat" in answer.params["text"].lower()
     assert not bot.server.calls_of("sendPhoto")
-    assert len(await bot.frontend.moderator.queue(GROUP)) == 1
+    assert len(bot.core.storage.quarantine.pending(GROUP)) == 1
 
 
 async def test_approve_reposts_with_the_poster_and_moderator_names(bot: Bot) -> None:
@@ -244,7 +251,7 @@ async def test_approve_reposts_with_the_poster_and_moderator_names(bot: Bot) -> 
     assert "Alice" in repost.params["caption"]
     assert "Modé" in repost.params["caption"]
     await bot.server.wait_for("editMessageText")
-    assert await bot.frontend.moderator.queue(GROUP) == []
+    assert bot.core.storage.quarantine.pending(GROUP) == []
 
 
 async def test_show_sends_the_image_with_a_spoiler_and_reject_purges(bot: Bot) -> None:
@@ -255,7 +262,7 @@ async def test_show_sends_the_image_with_a_spoiler_and_reject_purges(bot: Bot) -
     assert shown.params.get("has_spoiler") in (True, "true", "True")
     bot.server.press_button(MOD, notice_id, MOD, f"cg:r:{item}")
     await bot.server.wait_for("editMessageText")
-    assert await bot.frontend.moderator.queue(GROUP) == []
+    assert bot.core.storage.quarantine.pending(GROUP) == []
 
 
 async def test_commands(bot: Bot) -> None:

@@ -10,6 +10,7 @@ import pytest
 from bot.storage import BotDatabase, open_bot_database
 from config.settings import Settings
 from tests.fakes.clock import MovableClock
+from tests.fakes.settings import make_settings
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(data_dir: Path) -> Settings:
-    return Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
+    return make_settings(data_dir=data_dir)
 
 
 @pytest.fixture

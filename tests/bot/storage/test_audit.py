@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.audit import EXPORT_COLUMNS, AuditEvent, AuditLog, pseudonym
 from bot.consent.model import UserRef
 from bot.domain import ConsentState, Verdict
 from bot.storage import BotDatabase
+from bot.storage.audit import EXPORT_COLUMNS, AuditEvent, AuditLog, pseudonym
 from tests.fakes.clock import START, MovableClock
 
 KEY = b"k" * 32

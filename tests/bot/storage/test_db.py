@@ -9,13 +9,13 @@ from sqlalchemy import inspect
 from bot.storage import bot_database_url, open_bot_database
 from bot.storage.migrations import VERSION_TABLE
 from config.settings import Settings, StorageSettings
+from tests.fakes.settings import make_settings
 
 
 def test_default_url_is_a_sqlite_file_in_the_data_dir(settings: Settings, data_dir: Path) -> None:
     assert bot_database_url(settings) == f"sqlite:///{(data_dir / 'consentguard.db').resolve()}"
     assert data_dir.is_dir()
-    configured = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+    configured = make_settings(
         storage=StorageSettings(database_url="postgresql://bot@db/consentguard"),
     )
     assert bot_database_url(configured) == "postgresql://bot@db/consentguard"
@@ -25,7 +25,14 @@ def test_open_migrates_once_and_reopens(db_url: str, db_path: Path) -> None:
     db = open_bot_database(db_url)
     tables = set(inspect(db.engine).get_table_names())
     db.close()
-    assert {"quarantine_items", "quarantine_images", "audit_events", "work_items", "offences"} <= tables
+    assert {
+        "quarantine_items",
+        "quarantine_images",
+        "audit_events",
+        "work_items",
+        "offences",
+        "group_settings",
+    } <= tables
     assert VERSION_TABLE in tables
     assert "alembic_version" not in tables  # the registry's name stays free for a shared database
 
@@ -38,7 +45,7 @@ def test_open_migrates_once_and_reopens(db_url: str, db_path: Path) -> None:
                 connection.exec_driver_sql(
                     "SELECT version_num FROM consentguard_bot_alembic_version"
                 ).scalar()
-                == "0001"
+                == "0002"
             )
     finally:
         db.close()

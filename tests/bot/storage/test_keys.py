@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bot.keys import (
+from bot.storage.keys import (
     InsecureKeyFileError,
     KeyringError,
     QuarantineKey,
@@ -21,6 +21,7 @@ from bot.keys import (
     parse_keyring,
 )
 from config.settings import Settings, StorageSettings
+from tests.fakes.settings import make_settings
 
 
 def _mode(path: Path) -> int:
@@ -76,8 +77,7 @@ def test_a_configured_key_file_is_read_and_checked(tmp_path: Path) -> None:
     path = tmp_path / "keys"
     key = generate_key("k2")
     create_secret_file(path, f"# rotated 2025-03\n{key.reveal()}\n{generate_key('k1').reveal()}\n")
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+    settings = make_settings(
         data_dir=tmp_path / "data",
         storage=StorageSettings(quarantine_key_file=path),
     )
@@ -91,8 +91,7 @@ def test_a_configured_key_file_is_read_and_checked(tmp_path: Path) -> None:
 
 
 def test_a_missing_configured_key_file_is_an_error_not_a_new_key(tmp_path: Path) -> None:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+    settings = make_settings(
         data_dir=tmp_path / "data",
         storage=StorageSettings(quarantine_key_file=tmp_path / "absent.key"),
     )
@@ -104,8 +103,7 @@ def test_a_missing_configured_key_file_is_an_error_not_a_new_key(tmp_path: Path)
 
 def test_keys_from_the_setting_first_is_current(tmp_path: Path) -> None:
     new, old = generate_key("new"), generate_key("old")
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+    settings = make_settings(
         data_dir=tmp_path / "data",
         storage=StorageSettings(quarantine_key=SecretStr(f"{new.reveal()}, {old.reveal()}")),
     )

@@ -13,15 +13,15 @@ import pytest
 
 from bot.consent.model import ChatRef, UserRef
 from bot.domain import Post
-from bot.keys import QuarantineKeyring, generate_key, load_keyring
-from bot.quarantine import (
+from bot.storage import BotDatabase, open_bot_database
+from bot.storage.keys import QuarantineKeyring, generate_key, load_keyring
+from bot.storage.quarantine import (
     QuarantineItemNotFoundError,
     QuarantineItemNotPendingError,
     QuarantineKeyError,
     QuarantineStatus,
     QuarantineStore,
 )
-from bot.storage import BotDatabase, open_bot_database
 from config.settings import Settings
 from tests.bot.storage.conftest import file_bytes
 from tests.fakes.clock import MovableClock

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.consent.model import ChatRef
 from bot.storage import BotDatabase, open_bot_database
-from bot.worklog import OffenceCounter, WorkItem, WorkLog
+from bot.storage.worklog import OffenceCounter, WorkItem, WorkLog
 from tests.fakes.clock import MovableClock
 
 CHAT = ChatRef("telegram", "-1001234")

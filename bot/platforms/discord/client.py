@@ -1,0 +1,117 @@
+"""The discord.py client: turns messages into Posts for the pipeline and composes the Discord features.
+
+It owns the gateway connection and the event handlers; the Platform port (:mod:`.platform`), the review
+buttons (:mod:`.review`), the slash commands (:mod:`.commands`) and the start-up permission check
+(:mod:`.permissions`) live in their own modules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.consent.model import ChatRef
+from bot.core.pipeline import HandledPost, Moderator
+from bot.core.review import ReviewService
+from bot.domain import Post
+from bot.messages import choose_language
+from bot.messages.discord_catalog import discord_texts
+from bot.platforms.discord.buttons import ReviewButton
+from bot.platforms.discord.commands import consentguard_commands
+from bot.platforms.discord.mapping import post_of
+from bot.platforms.discord.permissions import check_permissions as report_permissions
+from bot.platforms.discord.platform import DiscordPlatform
+from bot.platforms.discord.review import ReviewDesk
+
+log = logging.getLogger(__name__)
+
+
+class DiscordFrontend(discord.Client):
+    """The discord.py client: turns messages into Posts, serves the review buttons and slash commands."""
+
+    def __init__(self, *, intents: discord.Intents | None = None, **options: Any) -> None:
+        intents = intents or discord.Intents.default()
+        intents.message_content = True  # captions carry the consent token
+        super().__init__(intents=intents, **options)
+        self.tree = app_commands.CommandTree(self)
+        self.platform = DiscordPlatform(self)
+        self.moderator: Moderator | None = None
+        self.review: ReviewService | None = None
+        self.groups: list[ChatRef] = []
+        self.handled: asyncio.Queue[HandledPost] = asyncio.Queue()
+        self._work: set[asyncio.Task[None]] = set()
+        # The review service is wired after the client is built (attach): the parts read it when used.
+        self.desk = ReviewDesk(self.platform, lambda: self.review)
+        self.tree.add_command(consentguard_commands(self.platform, lambda: self.review))
+
+    def attach(self, moderator: Moderator, review: ReviewService, groups: list[ChatRef]) -> None:
+        """Wire the pipeline and the review service (built after the platform, which they need)."""
+        self.moderator = moderator
+        self.review = review
+        self.groups = groups
+
+    async def setup_hook(self) -> None:
+        """Persistent review buttons and slash commands, set up once per login."""
+        self.add_dynamic_items(ReviewButton)
+        with contextlib.suppress(discord.HTTPException):
+            await self.tree.sync()
+
+    async def on_ready(self) -> None:
+        """Check our permissions in each configured channel and resume unfinished work."""
+        for chat in self.groups:
+            await self.check_permissions(chat)
+        if self.moderator is not None:
+            await self.moderator.resume()
+
+    async def check_permissions(self, chat: ChatRef) -> bool:
+        """Say what is missing (in the channel and to the owner, in the channel's language), if anything."""
+        language = choose_language(self.review.policy(chat).language if self.review else None, None)
+        return await report_permissions(self.platform, chat, discord_texts(language))
+
+    # -- messages -----------------------------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message) -> None:
+        """Judge a new message with images."""
+        post = post_of(message, edited=False, client=self)
+        if post is not None:
+            await self._submit(post)
+
+    async def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
+        """Judge an edited message again (token removed, attachment removed...)."""
+        post = post_of(after, edited=True, client=self)
+        if post is not None:
+            await self._submit(post)
+
+    async def _submit(self, post: Post) -> None:
+        if post.thread_id:
+            self.platform.remember(post.message_id, int(post.thread_id))
+        if self.moderator is None or not await self.moderator.accept(post):
+            return
+        task = asyncio.create_task(self._process(post))
+        self._work.add(task)
+        task.add_done_callback(self._work.discard)
+
+    async def _process(self, post: Post) -> None:
+        assert self.moderator is not None  # noqa: S101 - _submit checked it
+        try:
+            handled = await self.moderator.process(post)
+        except Exception:  # one failing post must not stop the bot; it resumes at the next start
+            log.exception("post %s failed in the pipeline", post.key)
+            return
+        await self.handled.put(handled)
+
+    async def idle(self) -> None:
+        """Wait for in-flight posts."""
+        while self._work:
+            await asyncio.gather(*self._work)
+
+    # -- review -------------------------------------------------------------------------------------
+
+    async def on_review(self, interaction: discord.Interaction[Any], action: str, item_id: str) -> None:
+        """A moderator pressed Approve, Reject or Show (see :class:`.review.ReviewDesk`)."""
+        await self.desk.on_review(interaction, action, item_id)

@@ -1,0 +1,169 @@
+"""The Platform port over discord.py: delete, message the poster, notify moderators, repost, re-download.
+
+A thread's messages belong to the thread's channel while the policy is the parent channel's, so the
+platform remembers where each judged message lives. Texts longer than Discord's 2,000-character limit go
+out in several messages, split between paragraphs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from typing import Any
+
+import discord
+
+from bot.consent.model import ChatRef, UserRef
+from bot.domain import FetchBytes
+from bot.platforms.discord.buttons import review_view
+from bot.platforms.discord.mapping import PLATFORM, embed_images
+
+log = logging.getLogger(__name__)
+
+#: Discord refuses a message longer than this (characters).
+MESSAGE_LIMIT = 2000
+_WEBHOOK_NAME = "consentguard"
+
+
+def _chunks(text: str) -> list[str]:
+    """Split a long text on paragraph boundaries under Discord's 2,000-character limit."""
+    parts: list[str] = []
+    current = ""
+    for paragraph in text.split("\n\n"):
+        candidate = f"{current}\n\n{paragraph}" if current else paragraph
+        if len(candidate) <= MESSAGE_LIMIT:
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        while len(paragraph) > MESSAGE_LIMIT:
+            parts.append(paragraph[:MESSAGE_LIMIT])
+            paragraph = paragraph[MESSAGE_LIMIT:]
+        current = paragraph
+    if current:
+        parts.append(current)
+    return parts
+
+
+class DiscordPlatform:
+    """The Platform port over discord.py."""
+
+    name = PLATFORM
+
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
+        # A thread's messages belong to the thread's channel, while the policy is the parent channel's:
+        # remember where each judged message lives (bounded: only recent messages are acted on).
+        self._where: dict[str, int] = {}
+
+    def remember(self, message_id: str, channel_id: int) -> None:
+        """Record the channel a message lives in (a thread under a policed channel)."""
+        self._where[message_id] = channel_id
+        if len(self._where) > 10_000:
+            for key in list(self._where)[:1000]:
+                del self._where[key]
+
+    async def channel(self, chat: ChatRef) -> Any:
+        """A channel or thread by id (cached, else fetched)."""
+        channel = self.client.get_channel(int(chat.chat_id))
+        return channel if channel is not None else await self.client.fetch_channel(int(chat.chat_id))
+
+    async def delete_messages(
+        self, chat: ChatRef, message_ids: tuple[str, ...], thread_id: str | None = None
+    ) -> None:
+        """Delete messages; already-deleted ones are fine."""
+        for message_id in message_ids:
+            where = self._where.get(message_id) or (int(thread_id) if thread_id else None)
+            channel = await self.channel(ChatRef(PLATFORM, str(where)) if where else chat)
+            try:
+                await channel.get_partial_message(int(message_id)).delete()
+            except discord.NotFound:
+                continue
+            except discord.Forbidden:
+                log.error("missing Manage Messages in %s: cannot delete %s", chat, message_id)
+
+    async def send_private(self, user: UserRef, text: str) -> bool:
+        """DM the user; False when their DMs are closed (403, code 50007)."""
+        try:
+            member = self.client.get_user(int(user.user_id)) or await self.client.fetch_user(
+                int(user.user_id)
+            )
+            for part in _chunks(text):
+                await member.send(part)
+        except discord.Forbidden:
+            return False
+        except discord.NotFound:
+            return False
+        return True
+
+    async def send_group_notice(self, chat: ChatRef, text: str, ttl_s: int, thread_id: str | None) -> None:
+        """A short notice in the channel, deleted after ``ttl_s`` seconds."""
+        channel = await self.channel(ChatRef(PLATFORM, thread_id) if thread_id else chat)
+        await channel.send(text, delete_after=ttl_s, allowed_mentions=discord.AllowedMentions(users=True))
+
+    async def notify_moderators(
+        self, chat: ChatRef, review_chat: ChatRef | None, text: str, item_id: str | None
+    ) -> None:
+        """Post in the review channel (with buttons for an item), else DM the server's owner."""
+        view = review_view(item_id) if item_id else None
+        parts = _chunks(text)
+        if review_chat is not None:
+            channel = await self.channel(review_chat)
+            for index, part in enumerate(parts):
+                last = index == len(parts) - 1
+                await channel.send(part, view=view if last and view is not None else discord.utils.MISSING)
+            return
+        origin = await self.channel(chat)
+        owner = getattr(getattr(origin, "guild", None), "owner_id", None)
+        if owner is not None:
+            with contextlib.suppress(discord.HTTPException):
+                user = await self.client.fetch_user(owner)
+                for index, part in enumerate(parts):
+                    last = index == len(parts) - 1
+                    await user.send(part, view=view if last and view is not None else discord.utils.MISSING)
+
+    async def repost(
+        self,
+        chat: ChatRef,
+        thread_id: str | None,
+        author_name: str,
+        content: str,
+        images: tuple[tuple[str, bytes], ...],
+    ) -> None:
+        """Post approved images again, under the poster's name, through the channel's consentguard webhook."""
+        channel = await self.channel(chat)
+        webhooks = await channel.webhooks()
+        webhook = next(
+            (w for w in webhooks if w.name == _WEBHOOK_NAME), None
+        ) or await channel.create_webhook(name=_WEBHOOK_NAME)
+        files = [
+            discord.File(io.BytesIO(data), filename=f"image-{i}.jpg") for i, (_, data) in enumerate(images)
+        ]
+        thread = discord.Object(int(thread_id)) if thread_id else discord.utils.MISSING
+        await webhook.send(content[:MESSAGE_LIMIT], username=author_name[:80], files=files, thread=thread)
+
+    def mention(self, user: UserRef, name: str) -> str:
+        """A Discord mention."""
+        return f"<@{user.user_id}>"
+
+    def start_link(self) -> str | None:
+        """Discord has no deep link to a DM; the notice asks to open DMs instead."""
+        return None
+
+    def fetcher(self, chat: ChatRef, image_id: str) -> FetchBytes:
+        """Re-download an attachment (``image_id`` is ``channel_id:message_id:attachment_id``)."""
+
+        async def fetch() -> bytes:
+            channel_id, message_id, attachment_id = image_id.split(":")
+            channel = await self.channel(ChatRef(PLATFORM, channel_id))
+            message = await channel.fetch_message(int(message_id))
+            for attachment in message.attachments:
+                if str(attachment.id) == attachment_id:
+                    return bytes(await attachment.read())
+            for embed_image in embed_images(message, self.client):
+                if embed_image.image_id == image_id:
+                    return await embed_image.fetch()
+            raise LookupError("attachment no longer available")
+
+        return fetch

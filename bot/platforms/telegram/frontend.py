@@ -1,0 +1,255 @@
+"""The Telegram front end: registers the handlers, polls for updates, gathers albums, feeds the pipeline.
+
+The bot polls with its own loop instead of PTB's Updater: an update is acknowledged to Telegram (the next
+``getUpdates`` offset) only after the pipeline has persisted it, so a crash never loses a confirmed update.
+Album items are held for a short window (the caption usually sits on one item) and are not acknowledged
+before the album is persisted.
+
+The commands, the review buttons and the rights checks are parts of their own (commands.py, review.py,
+rights.py), built here with the platform and the review service they need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Message, Update
+from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.consent.model import ChatRef
+from bot.core.pipeline import Moderator
+from bot.core.review import ReviewService
+from bot.domain import Post
+from bot.platforms.telegram.buttons import CALLBACK_PATTERN
+from bot.platforms.telegram.commands import Commands
+from bot.platforms.telegram.mapping import post_of
+from bot.platforms.telegram.platform import TelegramPlatform, retry_seconds
+from bot.platforms.telegram.review import ReviewButtons
+from bot.platforms.telegram.rights import RightsGuard
+
+log = logging.getLogger(__name__)
+
+_ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+
+@dataclass
+class _Album:
+    """The items of one album seen so far, while its window is open."""
+
+    messages: dict[int, Message] = field(default_factory=dict)
+    first_update_id: int = 0
+    flushing: asyncio.Task[None] | None = None
+
+
+class TelegramFrontend:
+    """Registers the handlers, polls for updates, gathers albums and serves the moderators' buttons."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        platform: TelegramPlatform,
+        moderator: Moderator,
+        review: ReviewService,
+        *,
+        album_window_s: float = 1.5,
+        poll_timeout_s: int = 25,
+        on_handled: Callable[[Any], Awaitable[None]] | None = None,
+    ) -> None:
+        self.application = application
+        self.platform = platform
+        self.moderator = moderator
+        self.review = review
+        self._album_window_s = album_window_s
+        self._poll_timeout_s = poll_timeout_s
+        self._albums: dict[str, _Album] = {}
+        self._work: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+        self._poll_exited = asyncio.Event()
+        self._poll_exited.set()  # not polling yet
+        self._poll_task: asyncio.Task[Any] | None = None
+        self._waiting_for_updates = False
+        self._current_update_id = 0
+        self._on_handled = on_handled
+        self.rights = RightsGuard(platform, review)
+        self.buttons = ReviewButtons(platform, review)
+        self.commands = Commands(platform, review)
+        self._register()
+
+    def _register(self) -> None:
+        groups = filters.ChatType.GROUPS
+        media = filters.PHOTO | filters.Document.ALL | filters.ANIMATION | filters.Sticker.ALL
+        app = self.application
+        commands = self.commands
+        app.add_handler(CommandHandler("start", commands.start))
+        app.add_handler(CommandHandler("help", commands.help))
+        app.add_handler(CommandHandler("consent", commands.consent))
+        app.add_handler(CommandHandler("status", commands.status, filters=groups))
+        app.add_handler(CommandHandler("queue", commands.queue, filters=groups))
+        app.add_handler(CommandHandler("policy", commands.policy, filters=groups))
+        app.add_handler(MessageHandler(groups & media & filters.UpdateType.MESSAGE, self._on_media))
+        app.add_handler(MessageHandler(groups & filters.UpdateType.EDITED_MESSAGE, self._on_edit))
+        app.add_handler(CallbackQueryHandler(self.buttons.on_button, pattern=CALLBACK_PATTERN))
+        app.add_handler(ChatMemberHandler(self.rights.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+
+    # -- running ------------------------------------------------------------------------------------
+
+    async def start(self, groups: list[ChatRef]) -> None:
+        """Initialise PTB, check our rights in the known groups, resume unfinished work."""
+        await self.application.initialize()
+        await self.application.start()
+        for chat in groups:
+            await self.rights.check_rights(chat)
+        await self.moderator.resume()
+
+    async def run_polling(self) -> None:
+        """Poll until :meth:`stop`; acknowledge an update only once the pipeline persisted it."""
+        self._poll_exited.clear()
+        self._poll_task = asyncio.current_task()
+        try:
+            await self._poll_loop()
+        except asyncio.CancelledError:
+            if not self._stopping.is_set():
+                raise
+        finally:
+            self._poll_exited.set()
+
+    async def _poll_loop(self) -> None:
+        offset: int | None = None
+        while not self._stopping.is_set():
+            albums_pending = any(a.flushing is not None for a in self._albums.values())
+            try:
+                self._waiting_for_updates = True
+                updates = await self.platform.bot.get_updates(
+                    offset=offset,
+                    timeout=0 if albums_pending else self._poll_timeout_s,
+                    allowed_updates=_ALLOWED_UPDATES,
+                )
+            except RetryAfter as exc:
+                await self._sleep(retry_seconds(exc))
+                continue
+            except (TimedOut, NetworkError) as exc:
+                log.warning("getUpdates failed (%s); retrying", type(exc).__name__)
+                await self._sleep(1.0)
+                continue
+            finally:
+                self._waiting_for_updates = False
+            for update in updates:
+                self._current_update_id = update.update_id
+                await self.application.process_update(update)
+            if updates:
+                offset = updates[-1].update_id + 1
+            pending = [a.first_update_id for a in self._albums.values() if a.flushing is not None]
+            if pending:
+                # Items of an album still in its window are not persisted yet: fetch them again next time
+                # (they are recognised and not gathered twice) rather than acknowledge them.
+                offset = min(pending)
+                await self._sleep(0.2)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def stop(self) -> None:
+        """Stop polling, let running work finish, shut PTB down."""
+        self._stopping.set()
+        if self._waiting_for_updates and self._poll_task is not None:
+            # A long poll in flight holds nothing yet: its updates are unacknowledged and come back later.
+            self._poll_task.cancel()
+        # The last getUpdates must come back before PTB closes its HTTP client under it.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._poll_exited.wait(), timeout=self._poll_timeout_s + 10)
+        for album in list(self._albums.values()):
+            if album.flushing is not None:
+                await album.flushing
+        if self._work:
+            await asyncio.gather(*self._work, return_exceptions=True)
+        await self.platform.aclose()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def idle(self) -> None:
+        """Wait for in-flight posts (tests and the demo use it between steps)."""
+        while self._work or any(a.flushing for a in self._albums.values()):
+            await asyncio.gather(*self._work, *(a.flushing for a in self._albums.values() if a.flushing))
+
+    # -- media --------------------------------------------------------------------------------------
+
+    async def _on_media(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        if message is None:
+            return
+        if message.media_group_id:
+            self._gather_album(message)
+            return
+        post = post_of([message], self.platform, edited=False)
+        if post is not None:
+            await self._submit(post)
+
+    async def _on_edit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.edited_message
+        if message is None:
+            return
+        post = post_of([message], self.platform, edited=True)
+        if post is not None:
+            await self._submit(post)
+
+    async def _submit(self, post: Post) -> None:
+        if not await self.moderator.accept(post):
+            return
+        self._spawn(self._process(post))
+
+    async def _process(self, post: Post) -> None:
+        try:
+            handled = await self.moderator.process(post)
+        except Exception:  # one failing post must not stop the bot; it stays unfinished and resumes later
+            log.exception("post %s failed in the pipeline", post.key)
+            return
+        if self._on_handled is not None:
+            await self._on_handled(handled)
+
+    def _gather_album(self, message: Message) -> None:
+        key = f"{message.chat.id}:{message.media_group_id}"
+        album = self._albums.setdefault(key, _Album(first_update_id=self._current_update_id))
+        if message.message_id in album.messages:
+            return  # re-fetched while the window is open
+        album.messages[message.message_id] = message
+        if album.flushing is None:
+            album.flushing = asyncio.create_task(self._flush_album(key))
+
+    async def _flush_album(self, key: str) -> None:
+        await asyncio.sleep(self._album_window_s)
+        album = self._albums[key]
+        messages = [album.messages[i] for i in sorted(album.messages)]
+        post = post_of(messages, self.platform, edited=False)
+        if post is not None:
+            await self._submit(post)
+        album.flushing = None
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        async def run() -> None:
+            await work
+
+        task = asyncio.create_task(run())
+        self._work.add(task)
+        task.add_done_callback(self._work.discard)
+
+    # -- parts ------------------------------------------------------------------------------------------
+
+    async def check_rights(self, chat: ChatRef) -> bool:
+        """Whether the bot may delete messages in ``chat``; warns the group and its moderators if not."""
+        return await self.rights.check_rights(chat)

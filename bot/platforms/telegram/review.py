@@ -1,0 +1,109 @@
+"""The moderators' review buttons: Approve, Reject and Show under a quarantine notice, and their answers.
+
+Every press is authorised by :class:`~bot.core.review.ReviewService` at the time of pressing, with the
+platform's answer about the person (are they an administrator of the item's group right now).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from functools import partial
+
+from telegram import CallbackQuery, Update
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.consent.model import UserRef
+from bot.core.review import Reviewer, ReviewService
+from bot.errors import QuarantineError, ReviewError
+from bot.messages import TelegramTexts, choose_language, telegram_texts
+from bot.platforms.telegram.mapping import PLATFORM
+from bot.platforms.telegram.platform import TelegramPlatform
+
+log = logging.getLogger(__name__)
+
+
+#: What the buttons' callback data looks like (``cg:<action>:<item id>``), for the handler's pattern.
+class ReviewButtons:
+    """Answers a press on a review button: approve (and repost), reject (and purge) or show privately."""
+
+    def __init__(self, platform: TelegramPlatform, review: ReviewService) -> None:
+        self.platform = platform
+        self.review = review
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Handle a press on one of :func:`review_buttons`."""
+        query = update.callback_query
+        if query is None or query.data is None:
+            return
+        _, action, item_id = query.data.split(":", 2)
+        try:
+            item = await self.review.item(item_id)
+        except QuarantineError:  # unknown or purged item
+            # Its group is unknown too: answer in the moderator's own language, else the default.
+            unknown = telegram_texts(choose_language(None, query.from_user.language_code))
+            await self._answer(query, unknown.item_not_found)
+            return
+        texts = telegram_texts(self.review.policy(item.chat).language)
+        reviewer = Reviewer(
+            UserRef(PLATFORM, str(query.from_user.id)),
+            query.from_user.full_name,
+            platform_admin=await self.platform.is_admin(item.chat, query.from_user.id),
+        )
+        if not self.review.is_moderator(item.chat, reviewer):
+            await self._answer(query, texts.admins_only)
+            return
+        who = reviewer.name
+        try:
+            if action == "a":
+                await self._approve(item_id, reviewer, texts)
+                await self._edit(query, texts.approved.format(moderator=who))
+            elif action == "r":
+                await self.review.reject(item_id, reviewer)
+                await self._edit(query, texts.rejected.format(moderator=who))
+            else:
+                await self._show(query, item_id, reviewer, texts)
+                return
+        except (QuarantineError, ReviewError) as exc:  # decided by another moderator, purged by retention
+            log.info("review action on %s failed: %s", item_id, type(exc).__name__)
+            await self._answer(query, texts.already_handled)
+            return
+        await self._answer(query, texts.done)
+
+    async def _approve(self, item_id: str, reviewer: Reviewer, texts: TelegramTexts) -> None:
+        approved = await self.review.approve(item_id, reviewer)
+        chat_id = int(approved.chat.chat_id)
+        thread = int(approved.thread_id) if approved.thread_id else None
+        note = texts.repost_note.format(author=approved.author_name, moderator=reviewer.name)
+        caption = f"{approved.caption}\n\n{note}" if approved.caption else note
+        for index, (_, data) in enumerate(approved.images):
+            send = partial(
+                self.platform.bot.send_photo,
+                chat_id,
+                photo=data,
+                caption=caption[:1024] if index == 0 else None,
+                message_thread_id=thread,
+            )
+            await self.platform.call("sendPhoto", send)
+
+    async def _show(
+        self, query: CallbackQuery, item_id: str, reviewer: Reviewer, texts: TelegramTexts
+    ) -> None:
+        images = await self.review.preview(item_id, reviewer)
+        try:
+            for _, data in images:
+                send = partial(self.platform.bot.send_photo, query.from_user.id, photo=data, has_spoiler=True)
+                await self.platform.call("sendPhoto", send)
+        except Forbidden:
+            await self._answer(query, texts.open_private_chat_first)
+            return
+        await self._answer(query, texts.sent_privately)
+
+    async def _answer(self, query: CallbackQuery, text: str) -> None:
+        with contextlib.suppress(TelegramError):
+            await self.platform.call("answerCallbackQuery", lambda: query.answer(text, show_alert=True))
+
+    async def _edit(self, query: CallbackQuery, text: str) -> None:
+        with contextlib.suppress(TelegramError):
+            await self.platform.call("editMessageText", lambda: query.edit_message_text(text))

@@ -1,0 +1,32 @@
+"""Builds the scan engine from the detection settings: the detectors, once, cheapest first.
+
+Workers call it with :class:`~config.settings.DetectionSettings` only (picklable, no secrets).
+"""
+
+from __future__ import annotations
+
+from config.settings import DetectionSettings
+from detectors.base import FrameDetector
+from detectors.engine import ScanEngine
+from detectors.loading import LoadLimits
+
+
+def build_scan_engine(detection: DetectionSettings) -> ScanEngine:
+    """Create the detectors once (models load here) in cheapest-first order."""
+    from detectors.barcodes import ZxingBarcodeDetector
+    from detectors.faces import MediaPipeFaceDetector
+    from detectors.text import OcrSettings, RapidOcrTextDetector
+
+    detectors: list[FrameDetector] = []
+    if detection.barcodes:
+        detectors.append(ZxingBarcodeDetector())
+    if detection.faces:
+        detectors.append(MediaPipeFaceDetector())
+    if detection.text:
+        detectors.append(RapidOcrTextDetector(OcrSettings(threads=detection.ocr_threads)))
+    limits = LoadLimits(
+        max_file_bytes=int(detection.max_file_mb * 1024 * 1024),
+        max_pixels=detection.max_pixels,
+        max_frames=detection.max_frames,
+    )
+    return ScanEngine(detectors, limits)

@@ -1,0 +1,29 @@
+"""InlineScanner: the ImageScanner port on an engine in a thread of this process (demos and tests)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.scanning.process_pool import failed_report
+from detectors.engine import ScanEngine, ScanReport
+
+
+class InlineScanner:
+    """ImageScanner running an engine in a thread of this process (for one-machine demos and tests)."""
+
+    def __init__(self, engine: ScanEngine, *, budget_s: float = 30.0) -> None:
+        self._engine = engine
+        self._budget_s = budget_s
+
+    async def scan(self, data: bytes, name_hint: str) -> ScanReport:
+        """Scan in a worker thread with the time budget."""
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(self._engine.scan, data, name_hint=name_hint), timeout=self._budget_s
+            )
+        except TimeoutError:
+            return failed_report(f"scan exceeded its {self._budget_s:.0f} s budget", "ScanTimeout")
+
+    async def aclose(self) -> None:
+        """Close the engine."""
+        self._engine.close()
