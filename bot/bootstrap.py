@@ -16,29 +16,28 @@ import signal
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.consent.httpx_lookup import HttpxConsentLookup
-from bot.consent.model import ChatRef
-from bot.consent.port import ConsentLookup
-from bot.core.codec import PayloadCodec
-from bot.core.pipeline import Moderator
-from bot.core.policy import Policies, PolicyBook, load_policy_file
-from bot.core.ports import ImageScanner, Platform
-from bot.core.review import ReviewService
 from bot.domain import Clock, utc_now
 from bot.errors import ConfigurationError
-from bot.scanning import EngineFactory, ProcessPoolScanner
+from bot.scanning import EngineFactory
 from bot.scanning import build_scan_engine as _engine_from_detection
-from bot.storage import BotDatabase, bot_database_url, open_bot_database
-from bot.storage.audit import AuditLog
-from bot.storage.group_settings import SqlGroupSettings
-from bot.storage.heartbeat import HEARTBEAT_FILE, beat_while
-from bot.storage.keys import create_secret_file, load_keyring, load_pseudonym_key, read_secret_file
-from bot.storage.quarantine import QuarantineStore
-from bot.storage.sealing import WORKLOG_CONTEXT, Sealer
-from bot.storage.worklog import OffenceCounter, WorkLog
 from config.settings import Settings
-from detectors.engine import ScanEngine
+
+if TYPE_CHECKING:  # the rest is imported where it is built: `consentguard scan` needs no database or HTTP
+    from bot.consent.model import ChatRef
+    from bot.consent.port import ConsentLookup
+    from bot.core.codec import PayloadCodec
+    from bot.core.pipeline import Moderator
+    from bot.core.policy import Policies
+    from bot.core.ports import ImageScanner, Platform
+    from bot.core.review import ReviewService
+    from bot.storage import BotDatabase
+    from bot.storage.audit import AuditLog
+    from bot.storage.group_settings import SqlGroupSettings
+    from bot.storage.quarantine import QuarantineStore
+    from bot.storage.worklog import OffenceCounter, WorkLog
+    from detectors.engine import ScanEngine
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +76,15 @@ class Storage:
 @contextlib.contextmanager
 def open_storage(settings: Settings, clock: Clock = utc_now) -> Iterator[Storage]:
     """Open the storage under the data directory (keys created on first start) with one clock for all."""
+    from bot.core.codec import PayloadCodec
+    from bot.storage import bot_database_url, open_bot_database
+    from bot.storage.audit import AuditLog
+    from bot.storage.group_settings import SqlGroupSettings
+    from bot.storage.keys import load_keyring, load_pseudonym_key
+    from bot.storage.quarantine import QuarantineStore
+    from bot.storage.sealing import WORKLOG_CONTEXT, Sealer
+    from bot.storage.worklog import OffenceCounter, WorkLog
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     keyring, key_message = load_keyring(settings)
     pseudonym_key, pseudonym_message = load_pseudonym_key(settings)
@@ -104,6 +112,8 @@ def open_storage(settings: Settings, clock: Clock = utc_now) -> Iterator[Storage
 
 def load_policies(settings: Settings, storage: Storage) -> Policies:
     """The policy file, with the moderators' saved changes on top (they outlive restarts)."""
+    from bot.core.policy import Policies, PolicyBook, load_policy_file
+
     book = load_policy_file(settings.policy_file)
     groups = dict(book.groups)
     groups.update(storage.group_settings.load())
@@ -116,6 +126,8 @@ def load_policies(settings: Settings, storage: Storage) -> Policies:
 @contextlib.asynccontextmanager
 async def consent_lookup(settings: Settings, *, cache_ttl_s: float = 30.0) -> AsyncIterator[ConsentLookup]:
     """The configured consent API, or the reference registry started in-process on 127.0.0.1."""
+    from bot.consent.httpx_lookup import HttpxConsentLookup
+
     if settings.consent.url:
         key = settings.consent.api_key.get_secret_value() if settings.consent.api_key else None
         async with HttpxConsentLookup(
@@ -141,6 +153,7 @@ async def consent_lookup(settings: Settings, *, cache_ttl_s: float = 30.0) -> As
 def _embedded_registry_key(data_dir: Path, database: str) -> str:
     """The bot's key for the embedded registry, created once and kept (mode 0600) in the data directory."""
     from bot.registry.commands import new_key
+    from bot.storage.keys import create_secret_file, read_secret_file
 
     path = data_dir / "registry-bot.key"
     if path.exists():
@@ -174,6 +187,8 @@ class Core:
 
     def groups(self, platform: str) -> list[ChatRef]:
         """Groups of one platform that have a policy of their own (their rights are checked at start-up)."""
+        from bot.consent.model import ChatRef
+
         chats = (ChatRef.parse(name) for name in self.policies.groups)
         return [chat for chat in chats if chat.platform == platform]
 
@@ -183,6 +198,10 @@ async def open_core(
     settings: Settings, *, platforms: dict[str, Platform], overrides: Overrides | None = None
 ) -> AsyncIterator[Core]:
     """Build storage, scanner, consent client, pipeline and review service; close them all on exit."""
+    from bot.core.pipeline import Moderator
+    from bot.core.review import ReviewService
+    from bot.scanning import ProcessPoolScanner
+
     overrides = overrides or Overrides()
     async with contextlib.AsyncExitStack() as stack:
         storage = stack.enter_context(open_storage(settings, overrides.clock))
@@ -246,6 +265,7 @@ async def run(
             loop.add_signal_handler(signum, stop.set)
     from bot.platforms.discord import DiscordFrontend, point_at
     from bot.platforms.telegram import TelegramFrontend, TelegramPlatform, build_application
+    from bot.storage.heartbeat import HEARTBEAT_FILE, beat_while
 
     platforms: dict[str, Platform] = {}
     application = telegram_platform = discord_client = None
