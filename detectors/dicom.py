@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import struct
 import warnings
 from typing import Any, cast
 
@@ -18,6 +19,7 @@ from pydicom.datadict import dictionary_has_tag
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
+from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply_voi_lut
 from pydicom.pixels.utils import pixel_array
 from pydicom.sequence import Sequence
@@ -29,9 +31,11 @@ from pydicom.uid import (
 )
 
 from detectors.base import Finding, FindingKind
-from detectors.errors import CorruptImageError
+from detectors.errors import CorruptImageError, ImageError, ImageTooLargeError, UnsupportedImageError
 
 DETECTOR = "dicom"
+#: Decoded pixels allowed per scan when the caller gives no limit (the loader's default too).
+DEFAULT_MAX_PIXELS = 80_000_000
 
 #: Top-level attributes that point at the patient. Institution, physician and study descriptions are
 #: left out: they identify staff or places, not the person in the picture.
@@ -77,6 +81,11 @@ _UNDEFINED_LENGTH = 0xFFFFFFFF
 _DEFER_SIZE = 256 * 1024
 #: Burn-in overlays live in the even groups 6000-601E.
 _OVERLAY_GROUPS = range(0x6000, 0x6020, 2)
+#: A dataset written without preamble starts with a file meta (0002) or identification (0008) element;
+#: only then is pydicom's lenient parser tried, since with force=True it accepts almost any bytes.
+_LEADING_GROUPS = (0x0002, 0x0008)
+#: Attribute of an ImageError holding the header findings of a DICOM whose pixels could not be scanned.
+_CARRIED = "consentguard_carried_findings"
 
 Array = npt.NDArray[Any]
 
@@ -104,10 +113,15 @@ for _name in ("pydicom", "pydicom.pixels.utils", "pydicom.pixels.decoders.base")
 
 
 def looks_like_dicom(data: bytes, name_hint: str = "") -> bool:
-    """Tell whether ``data`` is DICOM: the 'DICM' magic, or a .dcm/.dicom name whose bytes parse as DICOM."""
+    """Tell from the bytes alone whether ``data`` is DICOM: the 'DICM' magic, or a bare dataset.
+
+    ``name_hint`` is accepted for callers' convenience and ignored: PACS exports are often named
+    ``IM0001`` or ``scan.bin``, and a name chosen by the sender must not decide whether the header is read.
+    """
+    del name_hint
     if data[128:132] == b"DICM":
         return True
-    if not name_hint.lower().endswith((".dcm", ".dicom")):
+    if not _starts_with_dicom_tag(data):
         return False
     # Files without the 128-byte preamble are legal; pydicom with force=True reads almost anything,
     # so require real dictionary tags before believing it.
@@ -121,8 +135,41 @@ def looks_like_dicom(data: bytes, name_hint: str = "") -> bool:
     return sum(1 for tag in tags[:8] if dictionary_has_tag(tag)) >= 2
 
 
-def scan_dicom(data: bytes, *, max_frames: int) -> tuple[list[Finding], list[tuple[int, Array]], int]:
-    """Return patient-tag findings, up to ``max_frames`` sampled (index, pixels) pairs and the frame count."""
+def _starts_with_dicom_tag(data: bytes) -> bool:
+    """Tell whether the first element header is a (0002,xxxx) or (0008,xxxx) tag, little endian."""
+    if len(data) < 8:
+        return False
+    group, _element = struct.unpack_from("<HH", data)
+    if group not in _LEADING_GROUPS:
+        return False
+    vr = data[4:6]
+    if vr.isalpha() and vr.isupper():
+        return True  # explicit VR
+    (length,) = struct.unpack_from("<I", data, 4)
+    return int(length) <= len(data) - 8  # implicit VR: the first value must fit in the file
+
+
+def carry_findings(exc: ImageError, findings: list[Finding]) -> ImageError:
+    """Attach header findings to a scan failure, so the report shows both the failure and what was seen."""
+    setattr(exc, _CARRIED, list(findings))
+    return exc
+
+
+def carried_findings(exc: BaseException) -> list[Finding]:
+    """The findings attached by :func:`carry_findings` (none for any other error)."""
+    found = getattr(exc, _CARRIED, None)
+    return [f for f in found if isinstance(f, Finding)] if isinstance(found, list) else []
+
+
+def scan_dicom(
+    data: bytes, *, max_frames: int, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> tuple[list[Finding], list[tuple[int, Array]], int]:
+    """Return patient-tag findings, up to ``max_frames`` sampled (index, pixels) pairs and the frame count.
+
+    An image whose pixels cannot be scanned (no decoder, corrupt data, over ``max_pixels``) raises an
+    :class:`ImageError` that carries the header findings (see :func:`carried_findings`). A file without
+    pixel data (a structured report, a header-only file) returns its findings and no frame.
+    """
     ds = _read(data)
     findings = [
         Finding(
@@ -135,13 +182,46 @@ def scan_dicom(data: bytes, *, max_frames: int) -> tuple[list[Finding], list[tup
         for keyword in PATIENT_TAGS
         if _tag_is_populated(ds, keyword)
     ]
+    try:
+        frames, total = _scan_pixels(ds, max(1, max_frames), max_pixels)
+    except ImageError as exc:
+        # The file fails closed either way; the tags already seen still belong in the report.
+        carry_findings(exc, findings)
+        raise
+    return findings, frames, total
+
+
+def _scan_pixels(ds: Dataset, max_frames: int, max_pixels: int) -> tuple[list[tuple[int, Array]], int]:
+    """Decode the sampled frames, or raise: an image that yields nothing must never look clean."""
     if not any(keyword in ds for keyword in _PIXEL_KEYWORDS):
         if all(keyword in ds for keyword in _IMAGE_MODULE_KEYWORDS):
             # An image whose pixels went missing (cut just before Pixel Data): nothing to scan, so fail.
             raise CorruptImageError("DICOM image attributes present but pixel data missing")
-        return findings, [], 0  # SR, RT plan, waveform: a header only
+        return [], 0  # SR, RT plan, waveform: a header only
     total = _frame_count(ds)
-    return findings, _decode_frames(ds, total, max(1, max_frames)), total
+    indices = _sample_indices(total, max_frames)
+    _check_size(ds, len(indices), max_pixels)
+    frames = _decode_frames(ds, indices, total)
+    if not frames:
+        raise CorruptImageError("DICOM image yields no frame")
+    return frames, total
+
+
+def _check_size(ds: Dataset, sampled: int, max_pixels: int) -> None:
+    """Refuse, before any allocation, frames whose header promises more pixels than the limit.
+
+    Messages give the limit, not the dimensions: they are header values, and errors carry none.
+    """
+    try:
+        rows, columns = int(ds.Rows), int(ds.Columns)
+    except (AttributeError, TypeError, ValueError):
+        raise CorruptImageError("DICOM pixel data without usable Rows and Columns") from None
+    if rows <= 0 or columns <= 0:
+        raise CorruptImageError("DICOM image has no pixels")
+    if rows * columns > max_pixels:
+        raise ImageTooLargeError(f"DICOM frame exceeds the {max_pixels:,}-pixel limit")
+    if rows * columns * sampled > max_pixels:
+        raise ImageTooLargeError(f"sampled DICOM frames exceed the {max_pixels:,}-pixel limit")
 
 
 def _read(data: bytes) -> Dataset:
@@ -221,23 +301,33 @@ def _sample_indices(total: int, max_frames: int) -> list[int]:
     return sorted({int(i * step) for i in range(max_frames)})
 
 
-def _decode_frames(ds: Dataset, total: int, max_frames: int) -> list[tuple[int, Array]]:
+def _decode_frames(ds: Dataset, indices: list[int], total: int) -> list[tuple[int, Array]]:
     """Decode the sampled frames one at a time; a whole multi-frame volume never sits in memory."""
-    syntax = _ensure_transfer_syntax(ds)
+    _require_decoder(_ensure_transfer_syntax(ds))
     frames: list[tuple[int, Array]] = []
-    for index in _sample_indices(total, max_frames):
+    for index in indices:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                raw = pixel_array(ds, index=index)
-        except Exception as exc:
-            if syntax.is_compressed:
-                # No installed plugin decodes this codec (e.g. JPEG-LS): keep the header findings.
-                return frames
-            # Native pixels always decode unless the data is short or inconsistent.
+                raw = np.asarray(pixel_array(ds, index=index))
+        except Exception as exc:  # MemoryError included: pixels we cannot see are not clean pixels
+            # Only the exception's type: pydicom messages may quote values.
             raise CorruptImageError(f"cannot decode DICOM pixel data: {type(exc).__name__}") from None
+        if raw.size == 0:
+            raise CorruptImageError("DICOM frame decodes to no pixels")
         frames.append((index, _viewable(raw, ds, total)))
     return frames
+
+
+def _require_decoder(syntax: UID) -> None:
+    """Raise UnsupportedImageError when no installed plugin decodes this transfer syntax (e.g. JPEG-LS)."""
+    try:
+        decoder = get_decoder(syntax)
+    except Exception:  # NotImplementedError for an unknown or private syntax
+        # The syntax itself is not named: it is a header value, and errors carry none.
+        raise UnsupportedImageError("no decoder exists for this DICOM transfer syntax") from None
+    if not decoder.is_available:
+        raise UnsupportedImageError("the decoder for this DICOM transfer syntax is not installed")
 
 
 def _ensure_transfer_syntax(ds: Dataset) -> UID:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.base import IDENTIFIER_KINDS, DecodedMedia, Finding, FindingKind, FrameDetector
+from detectors.dicom import carried_findings
 from detectors.errors import ConsentGuardError, DetectorError, ImageError
 from detectors.loading import LoadLimits, load_media
 
@@ -103,6 +104,8 @@ class ScanEngine:
             media = load_media(data, limits=self._limits, name_hint=name_hint)
         except ImageError as exc:
             report.error, report.error_type = str(exc), type(exc).__name__
+            # A DICOM whose pixels failed still had its header read: report those tags with the failure.
+            report.findings.extend(carried_findings(exc))
             return report
         except Exception as exc:  # a decoder bug must not take the bot down; fail closed
             report.error, report.error_type = (

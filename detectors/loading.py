@@ -3,7 +3,9 @@
 Every format quirk lives here so that detectors only ever see 8-bit RGB arrays the right way up:
 grayscale, palette, RGBA, 16-bit and float images are normalised; EXIF orientation is applied;
 animations and multi-page TIFFs are sampled; HEIC/HEIF goes through pillow-heif; DICOM is handed to
-:mod:`detectors.dicom`.
+:mod:`detectors.dicom`. The format is decided by the bytes, never by the file name. A file that is DICOM
+and another image format at once (a polyglot: the DICOM preamble holds a JPEG, PNG, TIFF...) is read both
+ways and its findings merged, so neither side can hide the other.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from detectors.base import DecodedMedia, Finding, Frame, RGBArray
-from detectors.dicom import looks_like_dicom, scan_dicom
-from detectors.errors import CorruptImageError, ImageTooLargeError, UnsupportedImageError
+from detectors.dicom import DEFAULT_MAX_PIXELS, carried_findings, carry_findings, looks_like_dicom, scan_dicom
+from detectors.errors import CorruptImageError, ImageError, ImageTooLargeError, UnsupportedImageError
 from detectors.metadata import scan_metadata
 from detectors.pixels import scaled
 
@@ -33,7 +35,7 @@ class LoadLimits:
     """Bounds that keep a hostile file from eating the machine."""
 
     max_file_bytes: int = 60 * 1024 * 1024
-    max_pixels: int = 80_000_000
+    max_pixels: int = DEFAULT_MAX_PIXELS
     #: Frames are downscaled so their longest side is at most this; detectors work below it anyway.
     max_side: int = 2560
     #: Animations, multi-page TIFFs and multi-frame DICOM: how many frames to scan at most.
@@ -41,19 +43,43 @@ class LoadLimits:
 
 
 def load_media(data: bytes, *, limits: LoadLimits | None = None, name_hint: str = "") -> DecodedMedia:
-    """Decode ``data`` into frames and container findings, or raise a typed :class:`ImageError`."""
+    """Decode ``data`` into frames and container findings, or raise a typed :class:`ImageError`.
+
+    ``name_hint`` does not choose the decoder: the bytes do (a sender picks the name, and PACS exports
+    often have none). A DICOM error may carry the header findings: see
+    :func:`detectors.dicom.carried_findings`.
+    """
+    del name_hint
     limits = limits or LoadLimits()
     if not data:
         raise CorruptImageError("empty file (0 bytes)")
     if len(data) > limits.max_file_bytes:
         raise ImageTooLargeError(f"file is {len(data)} bytes, over the {limits.max_file_bytes}-byte limit")
-    if looks_like_dicom(data, name_hint):
-        findings, arrays, total = scan_dicom(data, max_frames=limits.max_frames)
-        frames = [
-            Frame(_fit(_to_rgb_array_from_numpy(a), limits.max_side), f"dicom frame {i}") for i, a in arrays
-        ]
-        return DecodedMedia(format="DICOM", frames=frames, findings=findings, frame_count=total)
-    return _load_with_pillow(data, limits)
+    if not looks_like_dicom(data):
+        return _load_with_pillow(data, limits)
+    dicom = _load_dicom(data, limits)
+    if not _has_image_signature(data):
+        return dicom
+    # A polyglot: the preamble starts another format's file, which a chat client shows instead of the DICOM.
+    try:
+        image = _load_with_pillow(data, limits)
+    except ImageError as exc:
+        carry_findings(exc, [*carried_findings(exc), *dicom.findings])
+        raise
+    return DecodedMedia(
+        format=f"DICOM+{image.format}",
+        frames=[*dicom.frames, *image.frames],
+        findings=[*dicom.findings, *image.findings],
+        frame_count=dicom.frame_count + image.frame_count,
+    )
+
+
+def _load_dicom(data: bytes, limits: LoadLimits) -> DecodedMedia:
+    findings, arrays, total = scan_dicom(data, max_frames=limits.max_frames, max_pixels=limits.max_pixels)
+    frames = [
+        Frame(_fit(_to_rgb_array_from_numpy(a), limits.max_side), f"dicom frame {i}") for i, a in arrays
+    ]
+    return DecodedMedia(format="DICOM", frames=frames, findings=findings, frame_count=total)
 
 
 def _load_with_pillow(data: bytes, limits: LoadLimits) -> DecodedMedia:

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import AwareDatetime, BaseModel, ValidationError
 
 from bot.consent.model import (
     ChatRef,
@@ -48,7 +48,7 @@ class _RecordBody(BaseModel):
     purposes: list[Purpose] = []
     groups: list[str] = []
     clinicians: list[str] = []
-    valid_until: datetime | None = None
+    valid_until: AwareDatetime | None = None  # a naive time is ambiguous: a protocol error
     max_images: int | None = None
     images_used: int = 0
     patient_ref: str = ""
@@ -68,7 +68,7 @@ class _RecordBody(BaseModel):
 
 class _RevocationBody(BaseModel):
     token_fingerprint: str
-    revoked_at: datetime
+    revoked_at: AwareDatetime
 
 
 class _RevocationsBody(BaseModel):

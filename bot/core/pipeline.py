@@ -14,8 +14,9 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from bot.consent.model import (
     ConsentStatus,
@@ -51,11 +52,14 @@ from bot.messages import (
     moderator_notice,
     monitor_notice,
     poster_reminder,
+    removal_refused_alert,
     repeat_offence_alert,
     review_hint,
 )
+from detectors.engine import ScanReport
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _SCOPE_STATES = {
     ScopeProblem.REVOKED: ConsentState.REVOKED,
@@ -77,6 +81,16 @@ class HandledPost:
     decision: Decision
     quarantine_item: str | None = None
     poster_notified_privately: bool = False
+
+
+@dataclass(slots=True)
+class _Progress:
+    """How far handling a post got: what the fail-closed path can reuse after a fault."""
+
+    fetched: _Fetched | None = None
+    held_item: str | None = None  # the quarantine item holding the images, once written
+    removed: bool = False  # the platform confirmed the post is gone
+    consent_task: asyncio.Task[ConsentOutcome] | None = None
 
 
 @dataclass(slots=True)
@@ -117,6 +131,8 @@ class Moderator:
         self._clock = clock
         self._retry_delays_s = tuple(retry_delays_s)
         self._background: set[asyncio.Task[None]] = set()
+        #: Posts accepted by this process and not finished yet: the periodic resumer leaves them alone.
+        self._in_flight: set[str] = set()
 
     # -- entry points -------------------------------------------------------------------------------
 
@@ -131,15 +147,23 @@ class Moderator:
         accepted = await asyncio.to_thread(
             self._worklog.accept_revision, post.key, _revision(post), self._codec.encode(post)
         )
-        if not accepted:
+        if accepted:
+            self._in_flight.add(post.key)
+        else:
             log.info("post %s already handled; skipped", post.key)
         return accepted
 
     async def resume(self) -> int:
-        """Finish the posts accepted before a crash or restart; returns how many were resumed."""
+        """Finish the posts accepted but not done (before a crash, or after a fault); returns how many.
+
+        Each post is handled on its own: one that fails again is removed (fail closed) and stays in the work
+        log for the next round; it never stops the others. Posts in flight in this process are left alone.
+        """
         unfinished = await asyncio.to_thread(self._worklog.unfinished)
         resumed = 0
         for post_key, payload in unfinished:
+            if post_key in self._in_flight:
+                continue
             try:
                 post = self._codec.decode(payload, self._platforms)
             except (ValueError, ConsentGuardError):
@@ -158,10 +182,14 @@ class Moderator:
             log.info("purged %d quarantined item(s) past their retention", purged)
         return purged
 
-    def start_housekeeping(self, interval_s: float = 3600.0) -> None:
-        """Purge expired quarantine items now and then every ``interval_s`` seconds until closed."""
+    def start_housekeeping(self, interval_s: float = 3600.0, resume_interval_s: float = 60.0) -> None:
+        """Until closed: purge expired quarantine items, and finish the posts a fault left unfinished.
 
-        async def loop() -> None:
+        Purges run every ``interval_s`` seconds; the resumer every ``resume_interval_s`` seconds (a durable
+        retry: those posts are in the work log, so a restart resumes them too).
+        """
+
+        async def purge() -> None:
             while True:
                 try:
                     await self.purge_expired()
@@ -169,9 +197,18 @@ class Moderator:
                     log.exception("quarantine purge failed")
                 await asyncio.sleep(interval_s)
 
-        task = asyncio.create_task(loop())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        async def resume() -> None:
+            while True:
+                await asyncio.sleep(resume_interval_s)
+                try:
+                    await self.resume()
+                except Exception:  # the work log itself is unreadable now: try again next round
+                    log.exception("resuming unfinished posts failed")
+
+        for loop in (purge(), resume()):
+            task = asyncio.create_task(loop)
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     async def aclose(self) -> None:
         """Cancel pending retries and housekeeping."""
@@ -182,25 +219,41 @@ class Moderator:
     # -- the pipeline -------------------------------------------------------------------------------
 
     async def process(self, post: Post) -> HandledPost:
-        """Judge and act on an accepted post."""
+        """Judge and act on an accepted post. A fault never leaves it up: it is removed (fail closed)."""
+        progress = _Progress()
+        self._in_flight.add(post.key)
+        try:
+            return await self._judge(post, progress)
+        except Exception as exc:  # whatever broke, the post must not stay up without a verdict
+            log.error(
+                "post %s: handling failed (%s); removing it (fail closed)", post.key, type(exc).__name__
+            )
+            return await self._fail_closed(post, progress)
+        finally:
+            self._in_flight.discard(post.key)
+            if progress.consent_task is not None and not progress.consent_task.done():
+                progress.consent_task.cancel()
+
+    async def _judge(self, post: Post, progress: _Progress) -> HandledPost:
         platform = self._platforms[post.chat.platform]
         policy = self.policies.for_chat(post.chat)
         search = find_token(post.caption)
         consent_task = asyncio.create_task(self._consent_outcome(post, policy, search.token, search.problem))
-        fetched = await self._fetch(post)
+        progress.consent_task = consent_task
+        fetched = progress.fetched = await self._fetch(post)
 
         early_item: str | None = None
         if policy.mode is Mode.STRICT and not search.found and fetched.images and not fetched.failures:
             # Nothing can make this post acceptable: hold the images, remove the post now, judge after.
-            early_item = await self._hold(post, fetched, [], "pending-detection", policy)
-            await platform.delete_messages(post.chat, post.message_ids, post.thread_id)
+            early_item = progress.held_item = await self._hold(post, fetched, [], "pending-detection", policy)
+            progress.removed = await platform.delete_messages(post.chat, post.message_ids, post.thread_id)
 
         detection = await self._detect(fetched)
         consent = await consent_task
         decision = decide(policy, consent, detection)
         if decision.record_use:
             decision = await self._record_uses(post, policy, search.token, fetched, decision, detection)
-        handled = await self._act(platform, post, policy, decision, fetched, early_item)
+        handled = await self._act(platform, post, policy, decision, fetched, early_item, progress)
         await asyncio.to_thread(self._worklog.mark_done, post.key, decision.verdict.value)
         return handled
 
@@ -221,7 +274,7 @@ class Moderator:
 
     async def _detect(self, fetched: _Fetched) -> DetectionOutcome:
         reports = await asyncio.gather(
-            *(self._scanner.scan(data, image.file_name or image.image_id) for image, data in fetched.images)
+            *(self._scan(data, image.file_name or image.image_id) for image, data in fetched.images)
         )
         kinds: set[str] = set()
         failures = list(fetched.failures)
@@ -234,6 +287,16 @@ class Moderator:
         if failures or not fetched.images:
             return DetectionOutcome(DetectionState.FAILED, frozenset(kinds), tuple(failures) or ("no image",))
         return DetectionOutcome(DetectionState.CLEAN)
+
+    async def _scan(self, data: bytes, name_hint: str) -> ScanReport:
+        """One image's scan; a scan cancelled under us (a pool restart) is a failed scan, not a lost post."""
+        try:
+            return await self._scanner.scan(data, name_hint)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # we are being cancelled ourselves (shutdown): the work log resumes the post
+            return ScanReport(error="scan cancelled", error_type="ScanCancelled")
 
     async def _consent_outcome(
         self, post: Post, policy: GroupPolicy, token: ConsentToken | None, problem: TokenProblem | None
@@ -303,12 +366,13 @@ class Moderator:
         decision: Decision,
         fetched: _Fetched,
         early_item: str | None,
+        progress: _Progress,
     ) -> HandledPost:
         item = early_item
         language = choose_language(policy.language, post.author_language)
         if decision.verdict is Verdict.QUARANTINE:
             if item is None and fetched.images:
-                item = await self._hold(
+                item = progress.held_item = await self._hold(
                     post, fetched, sorted(decision.detection.kinds), decision.reason, policy
                 )
             elif item is not None:
@@ -318,12 +382,14 @@ class Moderator:
         elif item is not None:
             # Detection said delete (or the early hold turned out unnecessary): no copy is kept.
             await asyncio.to_thread(self._quarantine.purge, item)
-            item = None
+            item = progress.held_item = None
         if decision.verdict in _REMOVED and early_item is None:
-            await platform.delete_messages(post.chat, post.message_ids, post.thread_id)
+            progress.removed = await platform.delete_messages(post.chat, post.message_ids, post.thread_id)
+        if decision.verdict in _REMOVED and not progress.removed:
+            await self._removal_refused(platform, post, policy, decision, language)
         notified = False
         if decision.verdict in _REMOVED and decision.notify_poster:
-            notified = await self._tell_poster(platform, post, policy, decision, language)
+            notified = await self._tell_poster(platform, post, policy, decision, language, progress.removed)
         if decision.verdict is Verdict.QUARANTINE:
             text = moderator_notice(
                 decision, language, poster_name=post.author_name, group_title=post.chat_title, item_ref=item
@@ -357,7 +423,13 @@ class Moderator:
         )
 
     async def _tell_poster(
-        self, platform: Platform, post: Post, policy: GroupPolicy, decision: Decision, language: Language
+        self,
+        platform: Platform,
+        post: Post,
+        policy: GroupPolicy,
+        decision: Decision,
+        language: Language,
+        removed: bool = True,
     ) -> bool:
         text = poster_reminder(
             decision,
@@ -365,6 +437,7 @@ class Moderator:
             group_title=post.chat_title,
             bot_mention="consentguard",
             review_hint=review_hint(language),
+            removed=removed,
         )
         if await platform.send_private(post.author, text):
             return True
@@ -375,6 +448,74 @@ class Moderator:
         )
         await platform.send_group_notice(post.chat, notice, policy.notice_ttl_s, post.thread_id)
         return False
+
+    async def _removal_refused(
+        self, platform: Platform, post: Post, policy: GroupPolicy, decision: Decision, language: Language
+    ) -> None:
+        """The platform would not delete: audit it as such and tell the moderators where the post is."""
+        log.error("post %s: the platform refused its removal; moderators alerted", post.key)
+        await self._audit_decision(post, decision, removal="refused")
+        text = removal_refused_alert(
+            language,
+            poster_name=post.author_name,
+            group_title=post.chat_title,
+            link=platform.message_link(post.chat, post.message_id),
+        )
+        await platform.notify_moderators(post.chat, policy.review_chat, text, None)
+
+    async def _fail_closed(self, post: Post, progress: _Progress) -> HandledPost:
+        """After a fault: hold the images if we can, remove the post, tell whom we can, keep it for a retry.
+
+        Every step is attempted on its own (the fault may be in any of them). The post stays unfinished in
+        the work log until it is confirmed removed, so the periodic resumer (and a restart) tries again.
+        """
+        platform = self._platforms[post.chat.platform]
+        policy = self.policies.for_chat(post.chat)
+        language = choose_language(policy.language, post.author_language)
+        fetched = progress.fetched
+        if progress.held_item is None:
+            try:
+                fetched = fetched or await self._fetch(post)
+                if fetched.images:
+                    progress.held_item = await self._hold(post, fetched, [], "fault", policy)
+            except Exception as exc:  # removing the post matters more than keeping a copy
+                log.error("post %s: could not hold its images (%s)", post.key, type(exc).__name__)
+        unreachable = False
+        if not progress.removed:
+            try:
+                progress.removed = await platform.delete_messages(post.chat, post.message_ids, post.thread_id)
+            except Exception as exc:  # left unfinished: the resumer tries again
+                log.error("post %s: could not remove it (%s); will retry", post.key, type(exc).__name__)
+                unreachable = True
+        item = progress.held_item
+        decision = Decision(
+            verdict=Verdict.QUARANTINE if item else Verdict.DELETE,
+            reason="fault",
+            consent=ConsentOutcome(ConsentState.UNAVAILABLE),
+            detection=DetectionOutcome(DetectionState.FAILED, failures=("fault",)),
+            retry=item is not None,
+        )
+        if unreachable:
+            # Nothing is said yet: the post stays in the work log and the resumer tries again shortly.
+            await _attempt(post, "audit", self._audit_decision(post, decision, removal="failed"))
+            return HandledPost(post.key, decision, item, False)
+        if progress.removed:
+            await _attempt(post, "audit", self._audit_decision(post, decision))
+        else:
+            refused = self._removal_refused(platform, post, policy, decision, language)
+            await _attempt(post, "refused", refused)
+        told = self._tell_poster(platform, post, policy, decision, language, progress.removed)
+        notified = await _attempt(post, "poster", told) is True
+        if item is not None:
+            text = moderator_notice(
+                decision, language, poster_name=post.author_name, group_title=post.chat_title, item_ref=item
+            )
+            notice = platform.notify_moderators(post.chat, policy.review_chat, text, item)
+            await _attempt(post, "moderators", notice)
+            self._schedule_retry(post, policy, item)
+        with contextlib.suppress(Exception):  # if this fails too, the resumer judges the post again
+            await asyncio.to_thread(self._worklog.mark_done, post.key, "fault")
+        return HandledPost(post.key, decision, item, notified)
 
     async def _count_offence(
         self, platform: Platform, post: Post, policy: GroupPolicy, language: Language
@@ -389,7 +530,8 @@ class Moderator:
             )
             await platform.notify_moderators(post.chat, policy.review_chat, text, None)
 
-    async def _audit_decision(self, post: Post, decision: Decision) -> None:
+    async def _audit_decision(self, post: Post, decision: Decision, *, removal: str | None = None) -> None:
+        """Record the decision; ``removal`` says when the platform refused it or it failed."""
         event = AuditEvent(
             time=self._clock(),
             platform=post.chat.platform,
@@ -401,6 +543,7 @@ class Moderator:
             kinds=sorted(decision.detection.kinds),
             consent_state=decision.consent.state.value,
             token_fingerprint=decision.consent.token_fingerprint,
+            decision=f"removal-{removal}" if removal else None,
         )
         await asyncio.to_thread(self._audit.record, event)
 
@@ -432,6 +575,15 @@ class Moderator:
                     await asyncio.to_thread(self._quarantine.purge, item)
                 return
         log.warning("post %s still could not be checked after retries; left for moderators", post.key)
+
+
+async def _attempt(post: Post, step: str, work: Awaitable[T]) -> T | None:
+    """One step of the fail-closed path: a failure is logged and must not skip the steps after it."""
+    try:
+        return await work
+    except Exception as exc:  # the fault may be in this very step (the database, the platform...)
+        log.error("post %s: fail-closed step %s failed (%s)", post.key, step, type(exc).__name__)
+        return None
 
 
 def _image(post: Post, image_id: str) -> PostImage:

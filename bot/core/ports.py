@@ -24,8 +24,17 @@ class Platform(Protocol):
 
     async def delete_messages(
         self, chat: ChatRef, message_ids: tuple[str, ...], thread_id: str | None = None
-    ) -> None:
-        """Delete messages (in ``thread_id`` when the platform keeps threads apart); gone is not an error."""
+    ) -> bool:
+        """Delete messages (in ``thread_id`` when the platform keeps threads apart).
+
+        True when every message is gone (already-deleted ones count as gone); False when the platform
+        refused (the bot lacks the right, the message is too old). Anything else raises: the pipeline then
+        fails closed and tries again.
+        """
+        ...
+
+    def message_link(self, chat: ChatRef, message_id: str) -> str | None:
+        """A link moderators can open to reach the message, when the platform has one."""
         ...
 
     async def send_private(self, user: UserRef, text: str) -> bool:

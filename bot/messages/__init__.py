@@ -19,6 +19,7 @@ from bot.messages.compose import (
     monitor_notice,
     poster_reminder,
     queue_line,
+    removal_refused_alert,
     repeat_offence_alert,
     review_hint,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "monitor_notice",
     "poster_reminder",
     "queue_line",
+    "removal_refused_alert",
     "repeat_offence_alert",
     "review_hint",
     "telegram_texts",

@@ -98,3 +98,10 @@ class Catalog:
     repeat_one: str  # {poster}, {in_group}
     repeat_many: str  # {poster}, {count}, {in_group}
     repeat_advice: str
+
+    # The platform refused to remove a post (rights missing, message too old to delete).
+    not_removed: str  # to the poster, instead of the outcome: the truth, and what to do
+    removal_refused_title: str
+    removal_refused: str  # {poster}, {in_group}
+    removal_refused_link: str  # {link}
+    removal_refused_advice: str

@@ -72,16 +72,30 @@ def review_hint(language: Language) -> str:
 
 
 def poster_reminder(
-    decision: Decision, language: Language, *, group_title: str | None, bot_mention: str, review_hint: str
+    decision: Decision,
+    language: Language,
+    *,
+    group_title: str | None,
+    bot_mention: str,
+    review_hint: str,
+    removed: bool = True,
 ) -> str:
-    """Write the private message that tells the poster what happened to their image and why."""
+    """Write the private message that tells the poster what happened to their image and why.
+
+    ``removed`` is False when the platform refused the deletion: the poster is then told the truth.
+    """
     catalog = _catalog(language)
+    outcome = (
+        catalog.outcome[decision.verdict].format(would_have=_would_have(catalog, decision))
+        if removed
+        else catalog.not_removed
+    )
     opening = " ".join(
         (
             catalog.greeting.format(
                 bot=_clean(bot_mention, _NAME_LIMIT), of_group=_of_group(catalog, group_title)
             ),
-            catalog.outcome[decision.verdict].format(would_have=_would_have(catalog, decision)),
+            outcome,
         )
     )
     why = [_consent_why(catalog, decision.consent)]
@@ -142,6 +156,23 @@ def monitor_notice(
         _monitor_summary(catalog, decision, poster_name),
         *_facts(catalog, decision),
     ]
+    return "\n".join(lines)
+
+
+def removal_refused_alert(
+    language: Language, *, poster_name: str, group_title: str | None, link: str | None
+) -> str:
+    """Tell moderators that the platform refused to remove a post, with a link to it when there is one."""
+    catalog = _catalog(language)
+    lines = [
+        catalog.removal_refused_title,
+        catalog.removal_refused.format(
+            poster=_clean(poster_name, _NAME_LIMIT), in_group=_in_group(catalog, group_title)
+        ),
+    ]
+    if link:
+        lines.append(catalog.removal_refused_link.format(link=link))
+    lines.append(catalog.removal_refused_advice)
     return "\n".join(lines)
 
 

@@ -182,4 +182,14 @@ ENGLISH = Catalog(
     repeat_advice=(
         "A friendly word in private may help: the consent procedure is often simply unfamiliar to colleagues."
     ),
+    not_removed=(
+        "Your post should have been removed, but the bot could not delete it: please delete it yourself "
+        "now. The group’s moderators have been told."
+    ),
+    removal_refused_title="Removal failed",
+    removal_refused="The bot could not delete a post by {poster} {in_group}: it is still visible.",
+    removal_refused_link="Message: {link}",
+    removal_refused_advice=(
+        "Please delete it yourself and check that the bot may delete messages in this group."
+    ),
 )

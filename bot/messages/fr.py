@@ -203,4 +203,16 @@ FRENCH = Catalog(
         "Un échange direct et bienveillant peut l’aider : la procédure de consentement est souvent "
         "simplement méconnue."
     ),
+    not_removed=(
+        "Votre publication aurait dû être retirée, mais le bot n’a pas pu la supprimer\u00a0: merci de la "
+        "supprimer vous-même dès maintenant. Les modérateurs du groupe sont prévenus."
+    ),
+    removal_refused_title="Retrait impossible",
+    removal_refused=(
+        "Le bot n’a pas pu supprimer une publication de {poster} {in_group}\u00a0: elle est toujours visible."
+    ),
+    removal_refused_link="Message\u00a0: {link}",
+    removal_refused_advice=(
+        "Supprimez-la vous-même et vérifiez que le bot a le droit de supprimer des messages dans ce groupe."
+    ),
 )

@@ -24,8 +24,8 @@ from pydicom.uid import (
 )
 
 from detectors.base import FindingKind
-from detectors.dicom import looks_like_dicom, scan_dicom
-from detectors.errors import CorruptImageError
+from detectors.dicom import carried_findings, looks_like_dicom, scan_dicom
+from detectors.errors import CorruptImageError, UnsupportedImageError
 
 NAME = "Dupont^Marie^Claire"
 PATIENT_ID = "IPP-7734501"
@@ -323,7 +323,7 @@ def test_file_without_pixel_data_has_header_findings_and_no_frames() -> None:
     assert total == 0
 
 
-def test_unsupported_codec_returns_header_findings_and_no_frames() -> None:
+def test_unsupported_codec_raises_and_carries_the_header_findings() -> None:
     ds = _dataset(PatientID=PATIENT_ID)
     ds.file_meta.TransferSyntaxUID = JPEGLSLossless
     ds.SamplesPerPixel = 1
@@ -334,10 +334,11 @@ def test_unsupported_codec_returns_header_findings_and_no_frames() -> None:
     ds.PixelRepresentation = 0
     ds.PixelData = encapsulate([b"\xff\xd8not-a-real-jpeg-ls-stream\xff\xd9"])
     ds["PixelData"].VR = "OB"
-    findings, frames, total = scan_dicom(_bytes(ds), max_frames=4)
-    assert [f.summary for f in findings] == ["DICOM PatientID present"]
-    assert frames == []
-    assert total == 1
+    # Pixels nobody can see are not clean pixels: the scan fails closed, and still lists the tag.
+    with pytest.raises(UnsupportedImageError) as caught:
+        scan_dicom(_bytes(ds), max_frames=4)
+    assert [f.summary for f in carried_findings(caught.value)] == ["DICOM PatientID present"]
+    assert PATIENT_ID not in str(caught.value)
 
 
 # --- corrupt input -----------------------------------------------------------------------------------
@@ -401,14 +402,16 @@ def test_looks_like_dicom_with_preamble() -> None:
     assert looks_like_dicom(data, "scan.jpg")
 
 
-def test_looks_like_dicom_without_preamble_needs_a_dicom_name() -> None:
+def test_looks_like_dicom_without_preamble_whatever_the_name() -> None:
     ds = _dataset(PatientName=NAME, StudyDate="20240101", Modality="CT")
     data = _bytes(ds, raw_dataset=True)
     assert data[128:132] != b"DICM"
     assert looks_like_dicom(data, "IMG0001.DCM")
     assert looks_like_dicom(data, "series/image.dicom")
-    assert not looks_like_dicom(data)
-    assert not looks_like_dicom(data, "image.png")
+    # PACS exports are often unnamed: the bytes decide, not the name the sender chose.
+    assert looks_like_dicom(data)
+    assert looks_like_dicom(data, "image.png")
+    assert looks_like_dicom(data, "IM0001")
     findings, frames, total = scan_dicom(data, max_frames=4)
     assert [f.summary for f in findings] == ["DICOM PatientName present"]
     assert (frames, total) == ([], 0)

@@ -43,6 +43,8 @@ class RecordingPlatform:
 
     def __init__(self, images: dict[str, bytes] | None = None) -> None:
         self.calls: list[Sent] = []
+        #: What delete_messages does: "ok", "refuse" (the platform says no) or "raise" (a network fault).
+        self.delete_behaviour = "ok"
         self.closed_dms: set[UserRef] = set()
         self.images = images or {}
         self.deleted_event = asyncio.Event()
@@ -52,9 +54,19 @@ class RecordingPlatform:
 
     async def delete_messages(
         self, chat: ChatRef, message_ids: tuple[str, ...], thread_id: str | None = None
-    ) -> None:
+    ) -> bool:
+        if self.delete_behaviour == "raise":
+            self.calls.append(Sent("delete_failed", chat=chat, message_ids=message_ids))
+            raise ConnectionError("platform unreachable")
+        if self.delete_behaviour == "refuse":
+            self.calls.append(Sent("delete_refused", chat=chat, message_ids=message_ids))
+            return False
         self.calls.append(Sent("delete", chat=chat, message_ids=message_ids))
         self.deleted_event.set()
+        return True
+
+    def message_link(self, chat: ChatRef, message_id: str) -> str | None:
+        return f"https://chat.example/{chat.chat_id}/{message_id}"
 
     async def send_private(self, user: UserRef, text: str) -> bool:
         if user in self.closed_dms:
@@ -134,6 +146,10 @@ class StubScanner:
             report.findings.append(Finding(FindingKind.PLAIN_TEXT, "text", 0.9, False, "text"))
         elif data.startswith(b"FAIL"):
             report.error, report.error_type = "scan exceeded its budget", "ScanTimeout"
+        elif data.startswith(b"CANCEL"):
+            raise asyncio.CancelledError  # what a pool restart does to the scans it cancels
+        elif data.startswith(b"BOOM"):
+            raise RuntimeError("scanner bug")
         return report
 
     async def aclose(self) -> None:

@@ -90,8 +90,14 @@ class DiscordFrontend(discord.Client):
     async def _submit(self, post: Post) -> None:
         if post.thread_id:
             self.platform.remember(post.message_id, int(post.thread_id))
-        if self.moderator is None or not await self.moderator.accept(post):
+        if self.moderator is None:
             return
+        try:
+            if not await self.moderator.accept(post):
+                return
+        except Exception as exc:  # the gateway does not deliver again: judge it now rather than lose it
+            log.error("post %s could not be persisted (%s); judged without the work log", post.key,
+                      type(exc).__name__)  # fmt: skip
         task = asyncio.create_task(self._process(post))
         self._work.add(task)
         task.add_done_callback(self._work.discard)

@@ -71,8 +71,9 @@ class DiscordPlatform:
 
     async def delete_messages(
         self, chat: ChatRef, message_ids: tuple[str, ...], thread_id: str | None = None
-    ) -> None:
-        """Delete messages; already-deleted ones are fine."""
+    ) -> bool:
+        """Delete messages; False when Discord refuses one (already-deleted ones are fine)."""
+        removed = True
         for message_id in message_ids:
             where = self._where.get(message_id) or (int(thread_id) if thread_id else None)
             channel = await self.channel(ChatRef(PLATFORM, str(where)) if where else chat)
@@ -82,6 +83,17 @@ class DiscordPlatform:
                 continue
             except discord.Forbidden:
                 log.error("missing Manage Messages in %s: cannot delete %s", chat, message_id)
+                removed = False
+        return removed
+
+    def message_link(self, chat: ChatRef, message_id: str) -> str | None:
+        """``https://discord.com/channels/<server>/<channel>/<message>`` when the channel is known."""
+        where = self._where.get(message_id) or int(chat.chat_id)
+        channel = self.client.get_channel(where)
+        guild = getattr(channel, "guild", None)
+        if guild is None:
+            return None
+        return f"https://discord.com/channels/{guild.id}/{where}/{message_id}"
 
     async def send_private(self, user: UserRef, text: str) -> bool:
         """DM the user; False when their DMs are closed (403, code 50007)."""

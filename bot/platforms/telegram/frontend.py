@@ -83,6 +83,7 @@ class TelegramFrontend:
         self._poll_task: asyncio.Task[Any] | None = None
         self._waiting_for_updates = False
         self._current_update_id = 0
+        self._unpersisted: int | None = None  # lowest update whose post could not be persisted
         self._on_handled = on_handled
         self.rights = RightsGuard(platform, review)
         self.buttons = ReviewButtons(platform, review)
@@ -152,6 +153,11 @@ class TelegramFrontend:
                 await self.application.process_update(update)
             if updates:
                 offset = updates[-1].update_id + 1
+            if self._unpersisted is not None:
+                # A post could not be persisted: do not acknowledge its update; fetch it again shortly.
+                offset, self._unpersisted = self._unpersisted, None
+                await self._sleep(1.0)
+                continue
             pending = [a.first_update_id for a in self._albums.values() if a.flushing is not None]
             if pending:
                 # Items of an album still in its window are not persisted yet: fetch them again next time
@@ -198,7 +204,7 @@ class TelegramFrontend:
             return
         post = post_of([message], self.platform, edited=False)
         if post is not None:
-            await self._submit(post)
+            await self._submit(post, self._current_update_id)
 
     async def _on_edit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.edited_message
@@ -206,12 +212,20 @@ class TelegramFrontend:
             return
         post = post_of([message], self.platform, edited=True)
         if post is not None:
-            await self._submit(post)
+            await self._submit(post, self._current_update_id)
 
-    async def _submit(self, post: Post) -> None:
-        if not await self.moderator.accept(post):
-            return
-        self._spawn(self._process(post))
+    async def _submit(self, post: Post, update_id: int) -> bool:
+        """Persist the post, then judge it; False (and the update left unacknowledged) if it cannot be."""
+        try:
+            accepted = await self.moderator.accept(post)
+        except Exception as exc:  # the database: the update is fetched again rather than lost
+            log.error("post %s could not be persisted (%s); its update will be fetched again", post.key,
+                      type(exc).__name__)  # fmt: skip
+            self._unpersisted = min(update_id, self._unpersisted or update_id)
+            return False
+        if accepted:
+            self._spawn(self._process(post))
+        return True
 
     async def _process(self, post: Post) -> None:
         try:
@@ -236,8 +250,9 @@ class TelegramFrontend:
         album = self._albums[key]
         messages = [album.messages[i] for i in sorted(album.messages)]
         post = post_of(messages, self.platform, edited=False)
-        if post is not None:
-            await self._submit(post)
+        if post is not None and not await self._submit(post, album.first_update_id):
+            del self._albums[key]  # gathered afresh when its updates come again
+            return
         album.flushing = None
 
     def _spawn(self, work: Awaitable[None]) -> None:

@@ -108,8 +108,9 @@ class TelegramPlatform:
 
     async def delete_messages(
         self, chat: ChatRef, message_ids: tuple[str, ...], thread_id: str | None = None
-    ) -> None:
-        """Delete messages one by one (already-deleted ones are fine)."""
+    ) -> bool:
+        """Delete messages one by one; False when Telegram refuses one (already-deleted ones are fine)."""
+        removed = True
         for message_id in message_ids:
             try:
                 await self.call(
@@ -118,6 +119,17 @@ class TelegramPlatform:
             except BadRequest as exc:
                 if "not found" not in str(exc).lower():
                     log.error("cannot delete message %s in %s: %s", message_id, chat, exc.message)
+                    removed = False
+            except Forbidden:
+                log.error("cannot delete message %s in %s: the bot is not allowed there", message_id, chat)
+                removed = False
+        return removed
+
+    def message_link(self, chat: ChatRef, message_id: str) -> str | None:
+        """``https://t.me/c/<id>/<message>`` for supergroups and channels (other chats have no link)."""
+        if not chat.chat_id.startswith("-100"):
+            return None
+        return f"https://t.me/c/{chat.chat_id[4:]}/{message_id}"
 
     async def send_private(self, user: UserRef, text: str) -> bool:
         """Message the user; False when they never started the bot (403)."""

@@ -96,8 +96,10 @@ async def test_persistent_server_errors_are_unavailable() -> None:
         b"[1, 2]",
         json.dumps({"status": "maybe"}).encode(),
         json.dumps({**GRANTED, "groups": ["x"]}).encode(),
+        # A time without its zone cannot be compared with ours (it reached the scope check as a TypeError).
+        json.dumps({**GRANTED, "valid_until": "2031-01-01T00:00:00"}).encode(),
     ],
-    ids=["malformed-json", "not-an-object", "unknown-status", "bad-group-reference"],
+    ids=["malformed-json", "not-an-object", "unknown-status", "bad-group-reference", "naive-valid-until"],
 )
 async def test_answers_outside_the_contract_are_protocol_errors(body: bytes) -> None:
     app = ScriptedApp((200, {}, body))

@@ -18,11 +18,12 @@ from tests.bot.messages.conftest import decision
 LANGUAGES: list[Language] = ["fr", "en"]
 PUBLIC: dict[str, set[str]] = {
     "choose_language": {"group_language", "author_language"},
-    "poster_reminder": {"decision", "language", "group_title", "bot_mention", "review_hint"},
+    "poster_reminder": {"decision", "language", "group_title", "bot_mention", "review_hint", "removed"},
     "group_notice": {"language", "poster_mention", "start_link"},
     "moderator_notice": {"decision", "language", "poster_name", "group_title", "item_ref"},
     "monitor_notice": {"decision", "language", "poster_name", "group_title"},
     "repeat_offence_alert": {"language", "poster_name", "group_title", "count"},
+    "removal_refused_alert": {"language", "poster_name", "group_title", "link"},
     "consent_help": {"language"},
     "kind_label": {"kind", "language"},
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -292,3 +293,16 @@ async def test_image_embed_of_an_uploaded_file_is_judged(bot: Running) -> None:
     await bot.server.wait_until(lambda: gone(bot.server, message))
     handled = await asyncio.wait_for(bot.client.handled.get(), timeout=10)
     assert "face" in handled.decision.detection.kinds
+
+
+async def test_a_post_that_cannot_be_persisted_is_still_judged(
+    bot: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert bot.client.moderator is not None
+
+    async def locked(post: Any) -> bool:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(bot.client.moderator, "accept", locked)
+    message = bot.server.post_message(CASES, ALICE, "avis ?", [image("selfie.jpg", b"FACE-1")])
+    await bot.server.wait_until(lambda: gone(bot.server, message))

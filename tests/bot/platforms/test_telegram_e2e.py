@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -361,3 +362,36 @@ async def test_monitor_group_removes_nothing_and_tells_the_moderators(
         assert not deleted(server, face)
     finally:
         await stop_bot(running)
+
+
+# -- faults ----------------------------------------------------------------------------------------------
+
+
+async def test_an_update_whose_post_cannot_be_persisted_is_fetched_again(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moderator = bot.frontend.moderator
+    accept = moderator.accept
+    attempts = 0
+
+    async def locked_once(post: Any) -> bool:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise sqlite3.OperationalError("database is locked")
+        return await accept(post)
+
+    monkeypatch.setattr(moderator, "accept", locked_once)
+    message = bot.server.post_photo(GROUP_ID, ALICE, b"FACE-selfie", caption="avis ?")
+    await bot.server.wait_until(lambda: deleted(bot.server, message), timeout=15)
+    assert attempts == 2  # not acknowledged the first time: Telegram gave it again
+
+
+async def test_a_removal_telegram_refuses_alerts_the_moderators_with_a_link(bot: Bot) -> None:
+    bot.server.set_bot_rights(GROUP_ID, admin=True, can_delete_messages=False)
+    message = bot.server.post_photo(GROUP_ID, ALICE, b"FACE-selfie", caption="avis ?")
+    alert = await bot.server.wait_for("sendMessage", lambda c: "t.me/c/" in str(c.params.get("text", "")))
+    assert f"/{message['message_id']}" in alert.params["text"]
+    assert not deleted(bot.server, message)
+    reminder = await bot.server.wait_for("sendMessage", to(ALICE))
+    assert "n’a pas pu la supprimer" in reminder.params["text"]
