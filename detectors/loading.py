@@ -64,6 +64,10 @@ def load_media(data: bytes, *, limits: LoadLimits | None = None, name_hint: str 
     try:
         image = _load_with_pillow(data, limits)
     except ImageError as exc:
+        if dicom.frames:
+            # DICOM-TIFF "dual personality" files (pydicom's own examples) put a bare TIFF header in the
+            # preamble that no viewer can render: the pixels were scanned on the DICOM side.
+            return dicom
         carry_findings(exc, [*carried_findings(exc), *dicom.findings])
         raise
     return DecodedMedia(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -344,3 +345,17 @@ def test_leading_dicom_like_tag_followed_by_garbage_is_not_dicom() -> None:
     assert not looks_like_dicom(data, "IM0001")
     with pytest.raises(UnsupportedImageError):
         load_media(data, name_hint="IM0001")
+
+
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")  # Pillow, on the bare TIFF header
+def test_dicom_tiff_dual_personality_files_are_scanned_as_dicom_not_refused() -> None:
+    # pydicom's CT_small.dcm (shipped in its wheel) starts with a bare TIFF header that no viewer renders;
+    # the pixels are the DICOM's. Refusing it made every such CT a "corrupt image" (a bench regression).
+    from pydicom.data import get_testdata_file
+
+    data = Path(str(get_testdata_file("CT_small.dcm"))).read_bytes()
+    assert data[:4] == b"II*\x00"
+    report = ScanEngine([]).scan(data, name_hint="IM0001")
+    assert report.error is None
+    assert report.frames >= 1
+    assert report.count(FindingKind.DICOM_PATIENT_TAG) >= 1
