@@ -242,10 +242,9 @@ class Moderator:
         progress.consent_task = consent_task
         fetched = progress.fetched = await self._fetch(post)
 
-        early_item: str | None = None
         if policy.mode is Mode.STRICT and not search.found and fetched.images and not fetched.failures:
             # Nothing can make this post acceptable: hold the images, remove the post now, judge after.
-            early_item = progress.held_item = await self._hold(post, fetched, [], "pending-detection", policy)
+            progress.held_item = await self._hold(post, fetched, [], "pending-detection", policy)
             progress.removed = await platform.delete_messages(post.chat, post.message_ids, post.thread_id)
 
         detection = await self._detect(fetched)
@@ -253,7 +252,7 @@ class Moderator:
         decision = decide(policy, consent, detection)
         if decision.record_use:
             decision = await self._record_uses(post, policy, search.token, fetched, decision, detection)
-        handled = await self._act(platform, post, policy, decision, fetched, early_item, progress)
+        handled = await self._act(platform, post, policy, decision, fetched, progress)
         await asyncio.to_thread(self._worklog.mark_done, post.key, decision.verdict.value)
         return handled
 
@@ -365,10 +364,9 @@ class Moderator:
         policy: GroupPolicy,
         decision: Decision,
         fetched: _Fetched,
-        early_item: str | None,
         progress: _Progress,
     ) -> HandledPost:
-        item = early_item
+        early_item = item = progress.held_item  # held before detection (strict mode's early removal)
         language = choose_language(policy.language, post.author_language)
         if decision.verdict is Verdict.QUARANTINE:
             if item is None and fetched.images:

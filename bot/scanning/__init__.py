@@ -6,6 +6,6 @@
 
 from bot.scanning.engine import build_scan_engine
 from bot.scanning.inline import InlineScanner
-from bot.scanning.process_pool import EngineFactory, ProcessPoolScanner, failed_report
+from bot.scanning.process_pool import EngineFactory, ProcessPoolScanner
 
-__all__ = ["EngineFactory", "InlineScanner", "ProcessPoolScanner", "build_scan_engine", "failed_report"]
+__all__ = ["EngineFactory", "InlineScanner", "ProcessPoolScanner", "build_scan_engine"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.scanning.process_pool import failed_report
 from detectors.engine import ScanEngine, ScanReport
 
 
@@ -22,7 +21,9 @@ class InlineScanner:
                 asyncio.to_thread(self._engine.scan, data, name_hint=name_hint), timeout=self._budget_s
             )
         except TimeoutError:
-            return failed_report(f"scan exceeded its {self._budget_s:.0f} s budget", "ScanTimeout")
+            return ScanReport(
+                error=f"scan exceeded its {self._budget_s:.0f} s budget", error_type="ScanTimeout"
+            )
 
     async def aclose(self) -> None:
         """Close the engine."""

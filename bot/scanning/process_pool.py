@@ -20,13 +20,6 @@ from detectors.engine import ScanEngine, ScanReport
 log = logging.getLogger(__name__)
 
 
-def failed_report(reason: str, error_type: str) -> ScanReport:
-    """A report for an image that could not be scanned (the pipeline fails closed on it)."""
-    report = ScanReport()
-    report.error, report.error_type = reason, error_type
-    return report
-
-
 # -- worker side: one engine per process ------------------------------------------------------------
 
 _worker_engine: ScanEngine | None = None  # set once per worker process by _init_worker
@@ -42,7 +35,7 @@ def _init_worker(build_engine: EngineFactory) -> None:
 
 def _scan_in_worker(data: bytes, name_hint: str) -> ScanReport:
     if _worker_engine is None:  # pragma: no cover - the initializer always runs first
-        return failed_report("scan engine not initialised", "DetectorError")
+        return ScanReport(error="scan engine not initialised", error_type="DetectorError")
     return _worker_engine.scan(data, name_hint=name_hint)
 
 
@@ -81,11 +74,13 @@ class ProcessPoolScanner:
             log.warning("scan exceeded its %.1f s budget", self._budget_s)
             if self._overruns >= self._workers:
                 self._restart()
-            return failed_report(f"scan exceeded its {self._budget_s:.0f} s budget", "ScanTimeout")
+            return ScanReport(
+                error=f"scan exceeded its {self._budget_s:.0f} s budget", error_type="ScanTimeout"
+            )
         except BrokenExecutor:
             log.error("a scan worker died; restarting the pool")
             self._restart()
-            return failed_report("scan worker crashed", "DetectorError")
+            return ScanReport(error="scan worker crashed", error_type="DetectorError")
         self._overruns = 0
         return report
 
