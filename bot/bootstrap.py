@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -94,10 +95,12 @@ def open_storage(settings: Settings, clock: Clock = utc_now) -> Iterator[Storage
     database = open_bot_database(bot_database_url(settings))
     worklog_sealer = Sealer(keyring).bind(WORKLOG_CONTEXT)
     try:
+        quarantine = QuarantineStore(database, keyring, clock)
+        _check_keyring_covers(quarantine)
         # One clock for everything that stamps time: a test that moves it moves the whole bot.
         yield Storage(
             database=database,
-            quarantine=QuarantineStore(database, keyring, clock),
+            quarantine=quarantine,
             audit=AuditLog(database, pseudonym_key, clock),
             worklog=WorkLog(database, clock),
             offences=OffenceCounter(database, clock),
@@ -108,6 +111,24 @@ def open_storage(settings: Settings, clock: Clock = utc_now) -> Iterator[Storage
         )
     finally:
         database.close()
+
+
+def _check_keyring_covers(quarantine: QuarantineStore) -> None:
+    """Refuse to start when held images were sealed with a key the keyring no longer has.
+
+    Without it those items could be neither reviewed nor restored, and the unfinished posts sealed with it
+    would be lost; better a clear error now than moderators discovering it one item at a time.
+    """
+    from bot.errors import KeyringError
+
+    missing = quarantine.missing_keys()
+    if missing:
+        raise KeyringError(
+            "the quarantine keyring lacks key(s) "
+            + ", ".join(sorted(missing))
+            + " that stored items were sealed with: put them back in the keyring (CONSENTGUARD_STORAGE__"
+            "QUARANTINE_KEY or the key file, older keys after the current one) and start again"
+        )
 
 
 def load_policies(settings: Settings, storage: Storage) -> Policies:
@@ -232,6 +253,8 @@ async def open_core(
             payload_codec=storage.codec,
             clock=overrides.clock,
             retry_delays_s=overrides.retry_delays_s,
+            # Two posts per scan worker: one being scanned, one being fetched; the rest wait upstream.
+            max_concurrent=2 * (settings.detection.workers or os.cpu_count() or 1),
         )
         stack.push_async_callback(moderator.aclose)
         review = ReviewService(

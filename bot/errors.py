@@ -2,7 +2,7 @@
 
 ConsentGuardError                      (detectors/errors.py: the root, shared with the pure detectors)
  ├── ImageError                        an image cannot be scanned: the bot fails closed on it
- │    ├── UnsupportedImageError        not a format we read (a text file named .jpg)
+ │    ├── UnsupportedImageError        a kind of file the bot cannot look into (zip, office, audio)
  │    ├── CorruptImageError            a known format, truncated or malformed
  │    └── ImageTooLargeError           a decompression bomb or a file over the size limit
  ├── DetectorError                     a detector crashed or its model could not load

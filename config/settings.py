@@ -20,6 +20,14 @@ class DetectionSettings(BaseModel):
     max_file_mb: float = Field(default=60.0, gt=0)
     max_pixels: int = Field(default=80_000_000, gt=0)
     max_frames: int = Field(default=4, ge=1, le=64)
+    #: Videos: frames sampled at evenly spaced times over the whole duration, first and last included.
+    video_frames: int = Field(default=8, ge=2, le=64)
+    #: Videos: frames decoded at most to reach those samples; past it the video counts as unchecked.
+    video_max_decoded_frames: int = Field(default=5000, ge=1)
+    #: Wall-clock seconds one video or PDF may take to decode; past it the scan fails (quarantine).
+    decode_budget_s: float = Field(default=8.0, gt=0)
+    #: PDFs with more pages cannot be fully checked and are refused whole (quarantine).
+    pdf_max_pages: int = Field(default=20, ge=1, le=500)
     faces: bool = True
     text: bool = True
     barcodes: bool = True

@@ -2,9 +2,10 @@
 
 ConsentGuardError
  ├── ImageError               the input cannot be scanned (the bot fails closed on it)
- │    ├── UnsupportedImageError   not an image format we read (a text file named .jpg)
- │    ├── CorruptImageError       a known format, but truncated or malformed
- │    └── ImageTooLargeError      a decompression bomb or a file over the size limit
+ │    ├── UnsupportedImageError   bytes of a kind the bot cannot look into (archive, office document,
+ │    │                           audio, plain text, password-protected PDF...)
+ │    ├── CorruptImageError       a known format (image, DICOM, video, PDF), but truncated or malformed
+ │    └── ImageTooLargeError      a decompression bomb, a file over a size, page or decode-time limit
  └── DetectorError            a detector crashed or its model could not load
 
 Messages never carry patient data: no file content, no decoded text, no EXIF value.
@@ -20,7 +21,11 @@ class ImageError(ConsentGuardError):
 
 
 class UnsupportedImageError(ImageError):
-    """The bytes are not in an image format consentguard reads."""
+    """Bytes of a kind the bot cannot look into (archive, office document, audio...).
+
+    The moderation pipeline matches this class by name (``error_type == "UnsupportedImageError"``) and
+    applies the group's policy for files it cannot check: keep the name.
+    """
 
 
 class CorruptImageError(ImageError):

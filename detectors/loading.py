@@ -3,43 +3,38 @@
 Every format quirk lives here so that detectors only ever see 8-bit RGB arrays the right way up:
 grayscale, palette, RGBA, 16-bit and float images are normalised; EXIF orientation is applied;
 animations and multi-page TIFFs are sampled; HEIC/HEIF goes through pillow-heif; DICOM is handed to
-:mod:`detectors.dicom`. The format is decided by the bytes, never by the file name. A file that is DICOM
-and another image format at once (a polyglot: the DICOM preamble holds a JPEG, PNG, TIFF...) is read both
-ways and its findings merged, so neither side can hide the other.
+:mod:`detectors.dicom`, videos to :mod:`detectors.video`, PDFs to :mod:`detectors.pdf`. The kind of file is
+decided by its bytes (:mod:`detectors.sniff`), never by its name or MIME type; bytes of any other kind
+(archives, office documents, audio, text...) are refused as unsupported. A file that is DICOM and another
+image format at once (a polyglot: the DICOM preamble holds a JPEG, PNG, TIFF...) is read both ways and its
+findings merged, so neither side can hide the other; so is any file that a PDF reader would also open.
 """
 
 from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from detectors.base import DecodedMedia, Finding, Frame, RGBArray
-from detectors.dicom import DEFAULT_MAX_PIXELS, carried_findings, carry_findings, looks_like_dicom, scan_dicom
+from detectors.dicom import carried_findings, carry_findings, scan_dicom
 from detectors.errors import CorruptImageError, ImageError, ImageTooLargeError, UnsupportedImageError
+from detectors.limits import LoadLimits
 from detectors.metadata import scan_metadata
-from detectors.pixels import scaled
+from detectors.pdf import load_pdf
+from detectors.pixels import fit
+from detectors.sniff import DICOM_MAGIC, SCANNABLE_KINDS, MediaKind, has_pdf_header, sniff, video_format
+from detectors.video import load_video
+
+__all__ = ["ACCEPTED_FORMATS", "LoadLimits", "load_media"]
 
 pillow_heif.register_heif_opener()
 
 #: Formats we accept from Pillow. Anything else (PSD, EPS, ICO...) is refused rather than half-read.
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "HEIF", "AVIF")
-
-
-@dataclass(frozen=True, slots=True)
-class LoadLimits:
-    """Bounds that keep a hostile file from eating the machine."""
-
-    max_file_bytes: int = 60 * 1024 * 1024
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    #: Frames are downscaled so their longest side is at most this; detectors work below it anyway.
-    max_side: int = 2560
-    #: Animations, multi-page TIFFs and multi-frame DICOM: how many frames to scan at most.
-    max_frames: int = 4
 
 
 def load_media(data: bytes, *, limits: LoadLimits | None = None, name_hint: str = "") -> DecodedMedia:
@@ -55,8 +50,49 @@ def load_media(data: bytes, *, limits: LoadLimits | None = None, name_hint: str 
         raise CorruptImageError("empty file (0 bytes)")
     if len(data) > limits.max_file_bytes:
         raise ImageTooLargeError(f"file is {len(data)} bytes, over the {limits.max_file_bytes}-byte limit")
-    if not looks_like_dicom(data):
-        return _load_with_pillow(data, limits)
+    kind = sniff(data)
+    if kind not in SCANNABLE_KINDS:
+        raise UnsupportedImageError(f"a file of a kind the bot cannot look into ({kind})")
+    media = _load_by_kind(data, kind, limits)
+    if kind is not MediaKind.PDF and has_pdf_header(data):
+        return _with_pdf_side(data, media, limits)
+    return media
+
+
+def _load_by_kind(data: bytes, kind: MediaKind, limits: LoadLimits) -> DecodedMedia:
+    if kind is MediaKind.DICOM:
+        if data.startswith(DICOM_MAGIC):
+            # The preamble was cut but the magic kept: give pydicom back the 128 bytes it expects.
+            return _load_dicom(bytes(128) + data, limits)
+        return _load_dicom_or_polyglot(data, limits)
+    if kind is MediaKind.PDF:
+        return load_pdf(data, limits)
+    fmt = video_format(data) if kind is MediaKind.VIDEO else None
+    if fmt is not None:
+        return load_video(data, fmt, limits)
+    # IMAGE and UNKNOWN: Pillow decides, exactly as before videos and PDFs were read.
+    return _load_with_pillow(data, limits)
+
+
+def _with_pdf_side(data: bytes, media: DecodedMedia, limits: LoadLimits) -> DecodedMedia:
+    """A file that is also a PDF (its header in the first KiB): a PDF reader would show its pages too.
+
+    Only a PDF side that PDFium cannot parse is ignored (an image whose comment happens to hold "%PDF-");
+    a PDF side that is too long or locked makes the whole file uncheckable, as it would on its own.
+    """
+    try:
+        pdf = load_pdf(data, limits)
+    except CorruptImageError:
+        return media
+    return DecodedMedia(
+        format=f"{media.format}+PDF",
+        frames=[*media.frames, *pdf.frames],
+        findings=[*media.findings, *pdf.findings],
+        frame_count=media.frame_count + pdf.frame_count,
+    )
+
+
+def _load_dicom_or_polyglot(data: bytes, limits: LoadLimits) -> DecodedMedia:
     dicom = _load_dicom(data, limits)
     if not _has_image_signature(data):
         return dicom
@@ -205,8 +241,4 @@ def _to_rgb_array_from_numpy(array: np.ndarray) -> RGBArray:  # type: ignore[typ
 
 
 def _fit(pixels: RGBArray, max_side: int) -> RGBArray:
-    height, width = pixels.shape[:2]
-    longest = max(height, width)
-    if longest <= max_side:
-        return pixels
-    return scaled(pixels, max_side / longest, Image.Resampling.LANCZOS)
+    return fit(pixels, max_side)

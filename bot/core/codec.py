@@ -43,6 +43,7 @@ class _ImagePayload(BaseModel):
     size_bytes: int | None
     unavailable_reason: str | None
     message_id: str | None
+    incidental: bool = False  # absent from payloads written before incidental pictures were told apart
 
 
 class _PostPayload(BaseModel):
@@ -92,6 +93,7 @@ class PayloadCodec:
                     size_bytes=image.size_bytes,
                     unavailable_reason=image.unavailable_reason,
                     message_id=image.message_id,
+                    incidental=image.incidental,
                 )
                 for image in post.images
             ),
@@ -126,6 +128,7 @@ class PayloadCodec:
                     size_bytes=image.size_bytes,
                     unavailable_reason=image.unavailable_reason,
                     message_id=image.message_id,
+                    incidental=image.incidental,
                 )
                 for image in body.images
             ),

@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import TypeVar
 
 from bot.consent.model import (
@@ -117,6 +118,8 @@ class Moderator:
         payload_codec: PayloadCodec,
         clock: Clock = utc_now,
         retry_delays_s: Sequence[float] = (30.0, 120.0, 600.0),
+        max_concurrent: int = 4,
+        worklog_retention: timedelta = timedelta(days=7),
     ) -> None:
         self._platforms = platforms
         self.policies = policies
@@ -130,9 +133,16 @@ class Moderator:
         self._codec = payload_codec
         self._clock = clock
         self._retry_delays_s = tuple(retry_delays_s)
+        # Finished entries only guard against redelivery (minutes to a day); kept a week, then forgotten.
+        self._worklog_retention = worklog_retention
         self._background: set[asyncio.Task[None]] = set()
         #: Posts accepted by this process and not finished yet: the periodic resumer leaves them alone.
         self._in_flight: set[str] = set()
+        # Bounded intake: at most ``max_concurrent`` posts hold image bytes at once, and adapters that can
+        # make the platform keep the backlog (Telegram's getUpdates) wait for room before fetching more.
+        self._max_concurrent = max(1, max_concurrent)
+        self._slots = asyncio.Semaphore(self._max_concurrent)
+        self._room = asyncio.Condition()
 
     # -- entry points -------------------------------------------------------------------------------
 
@@ -152,6 +162,21 @@ class Moderator:
         else:
             log.info("post %s already handled; skipped", post.key)
         return accepted
+
+    @property
+    def in_flight(self) -> int:
+        """How many accepted posts are not finished yet (waiting for a slot or being handled)."""
+        return len(self._in_flight)
+
+    @property
+    def backlog_limit(self) -> int:
+        """How many accepted, unfinished posts an adapter may hand over before it waits for room."""
+        return 2 * self._max_concurrent
+
+    async def wait_for_room(self) -> None:
+        """Wait until fewer than :attr:`backlog_limit` posts are in flight (the rest wait on the platform)."""
+        async with self._room:
+            await self._room.wait_for(lambda: len(self._in_flight) < self.backlog_limit)
 
     async def resume(self) -> int:
         """Finish the posts accepted but not done (before a crash, or after a fault); returns how many.
@@ -176,14 +201,22 @@ class Moderator:
         return resumed
 
     async def purge_expired(self) -> int:
-        """Purge quarantined images past their group's retention; returns how many items."""
+        """Purge quarantined images past their group's retention, and old finished work-log entries.
+
+        Returns how many quarantine items were purged.
+        """
         purged = await asyncio.to_thread(self._quarantine.purge_expired)
         if purged:
             log.info("purged %d quarantined item(s) past their retention", purged)
+        forgotten = await asyncio.to_thread(self._worklog.forget_older_than, self._worklog_retention)
+        if forgotten:
+            log.info(
+                "forgot %d finished work-log entr(ies) older than %s", forgotten, self._worklog_retention
+            )
         return purged
 
     def start_housekeeping(self, interval_s: float = 3600.0, resume_interval_s: float = 60.0) -> None:
-        """Until closed: purge expired quarantine items, and finish the posts a fault left unfinished.
+        """Until closed: purge expired quarantine items and old work-log entries, finish unfinished posts.
 
         Purges run every ``interval_s`` seconds; the resumer every ``resume_interval_s`` seconds (a durable
         retry: those posts are in the work log, so a restart resumes them too).
@@ -223,26 +256,46 @@ class Moderator:
         progress = _Progress()
         self._in_flight.add(post.key)
         try:
-            return await self._judge(post, progress)
-        except Exception as exc:  # whatever broke, the post must not stay up without a verdict
-            log.error(
-                "post %s: handling failed (%s); removing it (fail closed)", post.key, type(exc).__name__
-            )
-            return await self._fail_closed(post, progress)
+            async with self._slots:
+                try:
+                    return await self._judge(post, progress)
+                except Exception as exc:  # whatever broke, the post must not stay up without a verdict
+                    log.error(
+                        "post %s: handling failed (%s); removing it (fail closed)",
+                        post.key,
+                        type(exc).__name__,
+                    )
+                    return await self._fail_closed(post, progress)
         finally:
             self._in_flight.discard(post.key)
             if progress.consent_task is not None and not progress.consent_task.done():
                 progress.consent_task.cancel()
+            async with self._room:
+                self._room.notify_all()
 
     async def _judge(self, post: Post, progress: _Progress) -> HandledPost:
         platform = self._platforms[post.chat.platform]
         policy = self.policies.for_chat(post.chat)
+        if policy.mode is Mode.STRICT and not post.posts_media:
+            # Only link previews or stickers: what they show is judged, not the every-image rule.
+            policy = replace(policy, mode=Mode.IDENTIFYING_ONLY)
+        if post.author in policy.exempt_posters:
+            # An integration the moderators trust (a bridge, a lab results webhook): audited, not looked at.
+            handled = await self._act(platform, post, policy, _exempt(), _Fetched(), progress)
+            await asyncio.to_thread(self._worklog.mark_done, post.key, Verdict.ALLOW.value)
+            return handled
         search = find_token(post.caption)
         consent_task = asyncio.create_task(self._consent_outcome(post, policy, search.token, search.problem))
         progress.consent_task = consent_task
         fetched = progress.fetched = await self._fetch(post)
 
-        if policy.mode is Mode.STRICT and not search.found and fetched.images and not fetched.failures:
+        if (
+            policy.mode is Mode.STRICT
+            and not search.found
+            and fetched.images
+            and not fetched.failures
+            and policy.unchecked_files is not Verdict.ALLOW
+        ):
             # Nothing can make this post acceptable: hold the images, remove the post now, judge after.
             progress.held_item = await self._hold(post, fetched, [], "pending-detection", policy)
             progress.removed = await platform.delete_messages(post.chat, post.message_ids, post.thread_id)
@@ -283,6 +336,8 @@ class Moderator:
                 failures.append(report.error_type or "ScanError")
         if kinds - {"plain_text"}:
             return DetectionOutcome(DetectionState.IDENTIFYING, frozenset(kinds), tuple(failures))
+        if failures and fetched.images and all(f == _UNCHECKABLE for f in failures):
+            return DetectionOutcome(DetectionState.UNCHECKABLE, frozenset(kinds), tuple(failures))
         if failures or not fetched.images:
             return DetectionOutcome(DetectionState.FAILED, frozenset(kinds), tuple(failures) or ("no image",))
         return DetectionOutcome(DetectionState.CLEAN)
@@ -582,6 +637,20 @@ async def _attempt(post: Post, step: str, work: Awaitable[T]) -> T | None:
     except Exception as exc:  # the fault may be in this very step (the database, the platform...)
         log.error("post %s: fail-closed step %s failed (%s)", post.key, step, type(exc).__name__)
         return None
+
+
+#: The scan error of a file whose kind the engine cannot look into (see detectors.errors).
+_UNCHECKABLE = "UnsupportedImageError"
+
+
+def _exempt() -> Decision:
+    return Decision(
+        verdict=Verdict.ALLOW,
+        reason="exempt-poster",
+        consent=ConsentOutcome(ConsentState.MISSING),
+        detection=DetectionOutcome(DetectionState.CLEAN),
+        notify_poster=False,
+    )
 
 
 def _image(post: Post, image_id: str) -> PostImage:

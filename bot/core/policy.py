@@ -10,9 +10,13 @@ The decision table (also in the README, tested row by row in tests/bot/test_poli
 | none                                      | identifying  | identifying action | identifying action |
 | none                                      | clean        | quarantine         | allow              |
 | none                                      | failed       | quarantine + retry | quarantine + retry |
+| none                                      | uncheckable  | unchecked action   | unchecked action   |
 | the consent API could not answer          | any          | quarantine + retry | quarantine + retry |
 
-"identifying action" is delete by default, quarantine when the group says so. A quoted token that does not
+"identifying action" is delete by default, quarantine when the group says so. "unchecked action" applies to
+files the bot cannot look into (archives, office documents, audio): quarantine by default (removed, held for
+the moderators), delete, or allow where a group accepts that risk. Posts by an exempted poster (an
+integration's webhook, a bridge the moderators trust) are allowed without a look. A quoted token that does not
 work means the poster believes the image needs consent, so it is removed even where consent is optional.
 Monitor mode computes the strict verdict, removes nothing, and tells the moderators what would have happened.
 """
@@ -58,6 +62,10 @@ class GroupPolicy:
     moderators: tuple[UserRef, ...] = ()
     repeat_offence_threshold: int = 3
     notice_ttl_s: int = 60
+    #: What to do with a file the bot cannot check, without valid consent: quarantine, delete or allow.
+    unchecked_files: Verdict = Verdict.QUARANTINE
+    #: Posters never moderated (integrations, trusted bridges), by reference ("discord:<webhook id>").
+    exempt_posters: tuple[UserRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +154,9 @@ def _table(
             return made(policy.identifying_action, f"consent-{consent.state.value}")
         return made(Verdict.QUARANTINE, f"consent-{consent.state.value}")
     # No token at all.
+    if detection.state is DetectionState.UNCHECKABLE:
+        allowed = policy.unchecked_files is Verdict.ALLOW
+        return made(policy.unchecked_files, "unchecked-file", notify_poster=not allowed)
     if detection.state is DetectionState.FAILED:
         return made(Verdict.QUARANTINE, "detection-failed", retry=True)
     if identifying:
@@ -188,6 +199,8 @@ class GroupPolicySchema(BaseModel):
     moderators: tuple[Annotated[str, AfterValidator(_user_ref)], ...] = ()
     repeat_offence_threshold: int = _DEFAULT.repeat_offence_threshold
     notice_ttl_s: int = _DEFAULT.notice_ttl_s
+    unchecked_files: Literal["quarantine", "delete", "allow"] = "quarantine"
+    exempt_posters: tuple[Annotated[str, AfterValidator(_user_ref)], ...] = ()
 
     # The two floors clamp rather than refuse: policy files have always been read that way, and a file that
     # loaded before must load after.
@@ -213,6 +226,8 @@ class GroupPolicySchema(BaseModel):
             "moderators": tuple(UserRef.parse(text) for text in self.moderators),
             "repeat_offence_threshold": self.repeat_offence_threshold,
             "notice_ttl_s": self.notice_ttl_s,
+            "unchecked_files": Verdict(self.unchecked_files),
+            "exempt_posters": tuple(UserRef.parse(text) for text in self.exempt_posters),
         }
         renamed = {"retention_days": "retention"}
         given = {renamed.get(name, name) for name in self.model_fields_set}
@@ -233,6 +248,8 @@ class GroupPolicySchema(BaseModel):
             "moderators": [str(moderator) for moderator in policy.moderators],
             "repeat_offence_threshold": policy.repeat_offence_threshold,
             "notice_ttl_s": policy.notice_ttl_s,
+            "unchecked_files": policy.unchecked_files.value,
+            "exempt_posters": [str(poster) for poster in policy.exempt_posters],
         }
         try:
             return cls.model_validate(values)

@@ -151,6 +151,10 @@ class PostLog(Protocol):
         """Accepted posts never marked done: (post key, payload)."""
         ...
 
+    def forget_older_than(self, age: timedelta) -> int:
+        """Delete finished entries accepted more than ``age`` ago (never unfinished ones); how many."""
+        ...
+
 
 class Offences(Protocol):
     """Counts removals per poster and group (bot.storage.worklog.OffenceCounter)."""

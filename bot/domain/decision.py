@@ -47,6 +47,9 @@ class DetectionState(enum.StrEnum):
     CLEAN = "clean"  # nothing identifying in any image
     IDENTIFYING = "identifying"
     FAILED = "failed"  # a detector failed, timed out, or an image could not be fetched or decoded
+    #: A file of a kind the bot cannot look into (an archive, an office document, audio): no retry can help,
+    #: so the group's ``unchecked_files`` setting decides.
+    UNCHECKABLE = "uncheckable"
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,11 @@ class PostImage:
     unavailable_reason: str | None = None
     #: The platform message that carries this image when it is not the post's own (album items).
     message_id: str | None = None
+    #: A picture that comes with the message rather than being the poster's own: a link's preview (a web
+    #: page's thumbnail), a sticker from a pack. Judged for what it shows (a face, a name, a failure fails
+    #: closed), but strict mode's "every image needs consent" does not apply: sharing an article or a 👍
+    #: sticker is not posting a patient's image.
+    incidental: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,11 @@ class Post:
     def key(self) -> str:
         """Stable identity of this platform message (for at-most-once handling)."""
         return f"{self.chat}:{self.message_id}"
+
+    @property
+    def posts_media(self) -> bool:
+        """Whether the poster posted a medium of their own (not only link previews or stickers)."""
+        return any(not image.incidental for image in self.images)
 
     @property
     def message_ids(self) -> tuple[str, ...]:

@@ -60,6 +60,8 @@ class Catalog:
     restore_hint: str  # ...and a moderator can restore a slide or figure
     nothing_seen: str
     detection_failed: str
+    #: A file the bot cannot look into (an archive, an office document): what to post instead.
+    unchecked_file: str
     legal: str
     review: str  # {hint}
     review_no_hint: str

@@ -305,6 +305,8 @@ def _detection_why(catalog: Catalog, decision: Decision) -> list[str]:
         sentences.append(catalog.kinds_seen.format(kinds=_join(labels, catalog.list_and)))
     if detection.state is DetectionState.FAILED:
         sentences.append(catalog.detection_failed)
+    elif detection.state is DetectionState.UNCHECKABLE:
+        sentences.append(catalog.unchecked_file)
     elif detection.state is DetectionState.IDENTIFYING and not labels:
         sentences.append(catalog.kinds_seen_unnamed)
     elif detection.state is DetectionState.CLEAN and not labels:

@@ -112,6 +112,11 @@ ENGLISH = Catalog(
     ),
     restore_hint="If it is a slide, a diagram or a figure, a moderator can restore it in one click.",
     nothing_seen="The automatic check found nothing identifying in the image.",
+    unchecked_file=(
+        "The bot cannot look inside this kind of file (an archive, an office document, audio…), so it cannot "
+        "tell whether it shows a patient. Post the images themselves, a video or a PDF, with the patient’s "
+        "consent token if they need one."
+    ),
     detection_failed=(
         "The image could not be checked, so as a precaution it is treated as if it could identify a patient."
     ),
@@ -162,6 +167,8 @@ ENGLISH = Catalog(
         "consent-valid": "valid consent",
         "consent-unavailable": "consent registry unreachable",
         "detection-failed": "the image could not be checked",
+        "unchecked-file": "a kind of file the bot cannot check",
+        "exempt-poster": "poster exempted by the group’s policy",
         "no-consent-identifying": "identifying image without valid consent",
         "no-consent-strict": "strict group: every patient image needs consent",
         "no-consent-not-identifying": "nothing identifying seen, no consent",

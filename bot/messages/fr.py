@@ -124,6 +124,11 @@ FRENCH = Catalog(
         "en un clic."
     ),
     nothing_seen="L’analyse automatique n’a rien repéré d’identifiant sur l’image.",
+    unchecked_file=(
+        "Le bot ne peut pas regarder dans ce type de fichier (archive, document bureautique, audio…) ni donc "
+        "savoir s’il montre un patient. Publiez les images elles-mêmes, une vidéo ou un PDF, avec le jeton "
+        "de consentement du patient s’il en faut un."
+    ),
     detection_failed=(
         "L’image n’a pas pu être analysée ; par prudence, elle est traitée comme si elle permettait "
         "d’identifier un patient."
@@ -181,6 +186,8 @@ FRENCH = Catalog(
         "consent-valid": "consentement valide",
         "consent-unavailable": "registre des consentements injoignable",
         "detection-failed": "analyse de l’image impossible",
+        "unchecked-file": "type de fichier que le bot ne peut pas analyser",
+        "exempt-poster": "auteur exempté par la politique du groupe",
         "no-consent-identifying": "image identifiante sans consentement valide",
         "no-consent-strict": "groupe strict : toute image de patient demande un consentement",
         "no-consent-not-identifying": "rien d’identifiant repéré, pas de consentement",

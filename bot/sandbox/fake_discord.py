@@ -16,8 +16,9 @@ The real discord.py client connects to it, so what is tested is what runs in pro
             await client.close()
 
 Tests inject events with :meth:`post_message`, :meth:`edit_message`, :meth:`click_button`,
-:meth:`slash_command`...; inspect what the bot did through :attr:`calls`, :meth:`wait_for`,
-:meth:`messages_in`, :attr:`deleted`, :meth:`dm_messages`, :attr:`interaction_responses`; and make
+:meth:`slash_command`, :meth:`forward_message`, :meth:`post_as_webhook`, :meth:`add_embeds`...;
+inspect what the bot did through :attr:`calls`, :meth:`wait_for`, :meth:`messages_in`, :attr:`deleted`,
+:meth:`dm_messages`, :attr:`interaction_responses`, :attr:`third_party_requests`; and make
 Discord refuse with :meth:`fail_next` (429s carry the headers discord.py needs to wait and retry).
 Everything runs on the caller's event loop; the injection helpers are plain functions.
 """
@@ -40,6 +41,7 @@ from typing import Any, Self
 from aiohttp import web
 
 from bot.sandbox.fake_discord_gateway import FakeGateway
+from bot.sandbox.fake_discord_media import EmbedKind, FakeMediaSites
 from bot.sandbox.fake_discord_rest import FakeRestApi, InteractionRecord, UploadedFile, read_request
 from bot.sandbox.fake_discord_state import (
     DM_CHANNEL_TYPE,
@@ -146,6 +148,7 @@ class FakeDiscordServer:
         )
         self.gateway = FakeGateway(self.state, token, lambda: self.gateway_url)
         self.rest = FakeRestApi(self.state, self.gateway, lambda: self.gateway_url)
+        self.media = FakeMediaSites()
         self._calls: list[Call] = []
         self._failures: list[_Failure] = []
         self._internal_errors: list[Exception] = []
@@ -165,6 +168,7 @@ class FakeDiscordServer:
         app.router.add_route("*", "/api/v10/{tail:.*}", self._handle_rest)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/attachments/{attachment_id:\\d+}/{filename}", self._handle_attachment)
+        app.router.add_get("/external/{file_id:\\d+}/{filename}", self.media.proxy)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -179,6 +183,11 @@ class FakeDiscordServer:
         self._root_url = f"http://127.0.0.1:{port}"
         self.state.base_url = self._root_url
         self._runner = runner
+        try:
+            await self.media.start(self._root_url)
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
         return self
 
     async def __aexit__(
@@ -191,6 +200,7 @@ class FakeDiscordServer:
         if runner is not None:
             await self.gateway.close_all()
             await runner.cleanup()
+        await self.media.stop()
         if self._internal_errors and exc is None:
             raise RuntimeError("the fake Discord server failed on a request") from self._internal_errors[0]
 
@@ -307,6 +317,36 @@ class FakeDiscordServer:
         self.gateway.dispatch("GUILD_ROLE_UPDATE", {"guild_id": str(guild_id), "role": role.to_json()})
         self.state.changed()
 
+    def add_bot(self, guild_id: int, user_id: int, username: str) -> None:
+        """Add another bot (an integration with a bot user) to a guild; Discord refuses DMs to bots."""
+        self.state.users[user_id] = FakeUser(user_id, username, bot=True, dms_open=False)
+        self.add_member(guild_id, user_id, username)
+
+    def add_webhook(self, channel_id: int, name: str, *, creator_id: int | None = None) -> JsonDict:
+        """A webhook someone else made in a channel (a bridge, an integration); returns the Webhook object.
+
+        ``creator_id`` is the user who made it (Discord's ``user`` field; default: the guild's owner).
+        """
+        channel = self.state.channel(channel_id)
+        if channel.guild_id is None:
+            raise ValueError("webhooks live in guild channels")
+        creator = self.state.user(creator_id or self.state.guild(channel.guild_id).owner_id)
+        webhook_id = self.state.snowflake()
+        webhook: JsonDict = {
+            "id": str(webhook_id),
+            "type": 1,
+            "token": f"whtoken{webhook_id}",
+            "channel_id": str(channel_id),
+            "guild_id": str(channel.guild_id),
+            "name": name,
+            "avatar": None,
+            "application_id": None,
+            "user": creator.to_json(),
+        }
+        self.state.webhooks[webhook_id] = webhook
+        self.state.changed()
+        return copy.deepcopy(webhook)
+
     def open_dms(self, user_id: int, open: bool) -> None:
         """Whether the bot may message a user privately (closed: 403 code 50007 on send)."""
         self.state.user(user_id).dms_open = open
@@ -326,10 +366,17 @@ class FakeDiscordServer:
         user_id: int,
         content: str = "",
         attachments: list[Attachment] | None = None,
+        *,
+        embeds: list[JsonDict] | None = None,
+        extra: JsonDict | None = None,
+        dispatch: bool = True,
     ) -> JsonDict:
         """A user posts in a channel or thread (MESSAGE_CREATE); attachments are ``(name, bytes, type)``.
 
-        Attachment URLs point at this server, so ``await attachment.read()`` returns the bytes.
+        Any name and content type (``video/mp4``, ``application/octet-stream``...); attachment URLs point at
+        this server, so ``await attachment.read()`` returns the bytes. ``embeds`` as Discord sends them
+        (see :meth:`link_embed`); ``extra`` adds message fields. ``dispatch=False``: the message exists
+        but no MESSAGE_CREATE goes out (posted while the bot was away: never in its cache).
         """
         channel = self.state.channel(channel_id)
         user = self.state.user(user_id)
@@ -338,10 +385,120 @@ class FakeDiscordServer:
         if channel.type == DM_CHANNEL_TYPE and channel.recipient_id != user_id:
             raise ValueError(f"channel {channel_id} is not the DM channel of user {user_id}")
         message = self.state.new_message(
-            channel_id, user.to_json(), content=content, attachments=self._attachments(attachments)
+            channel_id,
+            user.to_json(),
+            content=content,
+            attachments=self._attachments(attachments),
+            embeds=copy.deepcopy(embeds),
+            extra=extra,
+        )
+        message["mentions"] = self.rest._mentions(content)
+        if dispatch:
+            self.gateway.dispatch("MESSAGE_CREATE", copy.deepcopy(message))
+        self.state.changed()
+        return copy.deepcopy(message)
+
+    def forward_message(
+        self, channel_id: int, user_id: int, source_channel_id: int, source_message_id: int
+    ) -> JsonDict:
+        """A user forwards a message (MESSAGE_CREATE): Discord's forward shape.
+
+        The new message has no content nor attachments of its own; ``message_reference`` has ``type: 1``
+        (forward) and ``message_snapshots`` holds ``{"message": ...}`` with the original's content,
+        attachments and embeds (as Discord copies them, author and ids left out).
+        """
+        source = self.state.message(source_channel_id, source_message_id)
+        if source is None:
+            raise ValueError(f"no visible message {source_message_id} in channel {source_channel_id}")
+        snapshot = {
+            key: copy.deepcopy(source.get(key, default))
+            for key, default in (
+                ("type", 0),
+                ("content", ""),
+                ("embeds", []),
+                ("attachments", []),
+                ("timestamp", iso_now()),
+                ("edited_timestamp", None),
+                ("flags", 0),
+                ("mentions", []),
+                ("mention_roles", []),
+                ("components", []),
+            )
+        }
+        reference: JsonDict = {
+            "type": 1,
+            "channel_id": str(source_channel_id),
+            "message_id": str(source_message_id),
+        }
+        source_guild = self.state.channel(source_channel_id).guild_id
+        if source_guild is not None:
+            reference["guild_id"] = str(source_guild)
+        extra = {"message_reference": reference, "message_snapshots": [{"message": snapshot}]}
+        return self.post_message(channel_id, user_id, "", None, extra=extra)
+
+    def post_as_webhook(
+        self,
+        webhook_id: int,
+        content: str = "",
+        attachments: list[Attachment] | None = None,
+        *,
+        username: str | None = None,
+        embeds: list[JsonDict] | None = None,
+    ) -> JsonDict:
+        """A webhook posts (MESSAGE_CREATE), as a bridge or integration does: the author is the webhook.
+
+        The ``author`` has the webhook's id, ``bot: true`` and ``username`` (default: the webhook's name);
+        the message has ``webhook_id`` and no ``member``.
+        """
+        webhook = self.state.webhooks.get(webhook_id)
+        if webhook is None:
+            raise ValueError(f"unknown webhook {webhook_id}: call add_webhook() first")
+        author = {
+            "id": webhook["id"],
+            "username": username or webhook["name"],
+            "discriminator": "0000",
+            "global_name": None,
+            "avatar": None,
+            "bot": True,
+            "public_flags": 0,
+        }
+        channel_id = int(webhook["channel_id"])
+        message = self.state.new_message(
+            channel_id,
+            author,
+            content=content,
+            attachments=self._attachments(attachments),
+            embeds=copy.deepcopy(embeds),
+            webhook_id=webhook_id,
         )
         message["mentions"] = self.rest._mentions(content)
         self.gateway.dispatch("MESSAGE_CREATE", copy.deepcopy(message))
+        self.state.changed()
+        return copy.deepcopy(message)
+
+    def link_embed(
+        self, name: str, data: bytes, content_type: str, kind: EmbedKind = "image", *, proxied: bool = True
+    ) -> JsonDict:
+        """The embed Discord makes of a link to a file on another site (see :mod:`.fake_discord_media`).
+
+        ``url`` is on the third-party site (:attr:`third_party_requests` records who fetched it);
+        ``proxy_url`` on this server's media proxy, or (``proxied=False``) the third-party site itself.
+        """
+        hosted = self.media.host(self.state.snowflake(), name, data, content_type)
+        return self.media.embed(hosted, kind, proxied=proxied)
+
+    @property
+    def third_party_requests(self) -> list[str]:
+        """The paths the third-party site of :meth:`link_embed` was asked for, in order."""
+        return list(self.media.third_party_requests)
+
+    def add_embeds(self, channel_id: int, message_id: int, embeds: list[JsonDict]) -> JsonDict:
+        """Discord unfurls links of a message into embeds (MESSAGE_UPDATE), e.g. :meth:`link_embed`'s."""
+        message = self.state.message(channel_id, message_id)
+        if message is None:
+            raise ValueError(f"no visible message {message_id} in channel {channel_id}")
+        message.setdefault("embeds", []).extend(copy.deepcopy(embeds))
+        self.gateway.dispatch("MESSAGE_UPDATE", copy.deepcopy(message))
         self.state.changed()
         return copy.deepcopy(message)
 

@@ -97,7 +97,10 @@ def _without_content(message: JsonDict, bot_id: int) -> JsonDict:
     mentioned = any(int(user["id"]) == bot_id for user in message.get("mentions", []))
     if author_id == bot_id or mentioned:
         return message
-    return message | {"content": "", "attachments": [], "embeds": [], "components": []}
+    blank = {"content": "", "attachments": [], "embeds": [], "components": []}
+    # A forward's copy of the original is withheld the same way.
+    snapshots = [{"message": s.get("message", {}) | blank} for s in message.get("message_snapshots") or []]
+    return message | blank | ({"message_snapshots": snapshots} if snapshots else {})
 
 
 class FakeGateway:

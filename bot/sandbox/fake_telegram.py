@@ -16,8 +16,9 @@ The real python-telegram-bot talks to it over HTTP, so what is tested is what ru
         server.post_photo(-1001, 42, jpeg_bytes)
         await server.wait_for("deleteMessage")
 
-Tests inject updates with the ``post_*`` helpers, inspect what the bot did through :attr:`calls`,
-:meth:`wait_for`, :meth:`messages_in` and :attr:`deleted`, and make Telegram fail with :meth:`fail_next`.
+Tests inject updates with the ``post_*`` helpers and :meth:`forward_message`, inspect what the bot did
+through :attr:`calls`, :meth:`wait_for`, :meth:`messages_in` and :attr:`deleted`, and make Telegram fail
+with :meth:`fail_next`.
 Everything runs on the caller's event loop; the helpers are plain functions that wake waiting long polls.
 """
 
@@ -63,6 +64,21 @@ _ERROR_DESCRIPTIONS = {
     503: "Service Unavailable",
     504: "Gateway Timeout",
 }
+
+
+#: What a forward copies from the original message (its media and text; not its ids, author or markup).
+_FORWARDED_FIELDS = (
+    "text",
+    "entities",
+    "caption",
+    "caption_entities",
+    "photo",
+    "video",
+    "video_note",
+    "animation",
+    "document",
+    "sticker",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,10 +357,11 @@ class FakeTelegramServer:
         *,
         file_name: str = "animation.mp4",
         mime_type: str = "video/mp4",
+        thumbnail: bytes | None = None,
         message_thread_id: int | None = None,
     ) -> JsonDict:
         """A user posts a GIF/animation (Telegram also fills ``document`` for old clients)."""
-        animation = self.state.animation(data, file_name, mime_type)
+        animation = self.state.animation(data, file_name, mime_type, thumbnail=thumbnail)
         document = {key: animation[key] for key in animation if key not in {"width", "height", "duration"}}
         return self._post(
             chat_id,
@@ -364,11 +381,83 @@ class FakeTelegramServer:
         emoji: str = "\N{SLIGHTLY SMILING FACE}",
         is_animated: bool = False,
         is_video: bool = False,
+        thumbnail: bytes | None = None,
         message_thread_id: int | None = None,
     ) -> JsonDict:
-        """A user posts a sticker (a static WebP unless told otherwise)."""
-        sticker = self.state.sticker(data, emoji=emoji, is_animated=is_animated, is_video=is_video)
+        """A user posts a sticker: a static WebP, or a WebM (``is_video``) or TGS (``is_animated``) one."""
+        sticker = self.state.sticker(
+            data, emoji=emoji, is_animated=is_animated, is_video=is_video, thumbnail=thumbnail
+        )
         return self._post(chat_id, user_id, message_thread_id=message_thread_id, sticker=sticker)
+
+    def post_video(
+        self,
+        chat_id: int,
+        user_id: int,
+        data: bytes,
+        caption: str | None = None,
+        *,
+        thumbnail: bytes | None = None,
+        file_name: str | None = None,
+        mime_type: str = "video/mp4",
+        width: int = 320,
+        height: int = 240,
+        duration: int = 4,
+        media_group_id: str | None = None,
+        message_thread_id: int | None = None,
+    ) -> JsonDict:
+        """A user posts a video; ``thumbnail`` (image bytes) is the frame Telegram shows before playing it."""
+        video = self.state.video(
+            data,
+            file_name=file_name,
+            mime_type=mime_type,
+            thumbnail=thumbnail,
+            width=width,
+            height=height,
+            duration=duration,
+        )
+        return self._post(
+            chat_id,
+            user_id,
+            message_thread_id=message_thread_id,
+            video=video,
+            caption=caption,
+            media_group_id=media_group_id,
+        )
+
+    def post_video_note(
+        self,
+        chat_id: int,
+        user_id: int,
+        data: bytes,
+        *,
+        thumbnail: bytes | None = None,
+        length: int = 320,
+        duration: int = 4,
+        message_thread_id: int | None = None,
+    ) -> JsonDict:
+        """A user posts a round video note (it has no caption, name or MIME type on Telegram)."""
+        note = self.state.video_note(data, thumbnail=thumbnail, length=length, duration=duration)
+        return self._post(chat_id, user_id, message_thread_id=message_thread_id, video_note=note)
+
+    def forward_message(
+        self,
+        chat_id: int,
+        user_id: int,
+        from_chat_id: int,
+        message_id: int,
+        *,
+        message_thread_id: int | None = None,
+    ) -> JsonDict:
+        """A user forwards a visible message into ``chat_id``: same media and caption, plus its origin."""
+        original = self.state.message(from_chat_id, message_id)
+        if original is None:
+            raise ValueError(f"no visible message {message_id} in chat {from_chat_id}")
+        content = {key: copy.deepcopy(original[key]) for key in _FORWARDED_FIELDS if key in original}
+        origin: JsonDict = {"type": "user", "date": original["date"], "sender_user": original["from"]}
+        return self._post(
+            chat_id, user_id, message_thread_id=message_thread_id, forward_origin=origin, **content
+        )
 
     def _edit(self, chat_id: int, message_id: int, changes: JsonDict) -> JsonDict:
         message = self.state.message(chat_id, message_id)
@@ -388,12 +477,24 @@ class FakeTelegramServer:
         return self._edit(chat_id, message_id, {"caption": new_caption, "caption_entities": None})
 
     def edit_media(self, chat_id: int, message_id: int, data: bytes) -> JsonDict:
-        """The author replaces the photo (or file, animation) of a message: an ``edited_message`` update."""
+        """The author replaces a message's photo, video, file or animation: an ``edited_message`` update."""
         message = self.state.message(chat_id, message_id)
         if message is None:
             raise ValueError(f"no visible message {message_id} in chat {chat_id}")
         if "photo" in message:
             return self._edit(chat_id, message_id, {"photo": self.state.photo_sizes(data)})
+        if "video" in message:
+            old = message["video"]
+            video = self.state.video(
+                data,
+                file_name=old.get("file_name"),
+                mime_type=old.get("mime_type", "video/mp4"),
+                thumbnail=None,
+                width=old["width"],
+                height=old["height"],
+                duration=old["duration"],
+            )
+            return self._edit(chat_id, message_id, {"video": video})
         if "animation" in message:
             old = message["animation"]
             animation = self.state.animation(data, old.get("file_name", "animation.mp4"), old["mime_type"])

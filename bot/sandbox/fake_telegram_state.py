@@ -16,7 +16,7 @@ from bot.sandbox.changes import ChangeSignal
 from bot.sandbox.fake_telegram_wire import JsonDict, bad_request
 
 BotStatus = Literal["administrator", "member", "left", "kicked"]
-FileKind = Literal["photos", "documents", "animations", "stickers"]
+FileKind = Literal["photos", "documents", "animations", "stickers", "videos", "video_notes", "thumbnails"]
 
 GET_FILE_LIMIT = 20 * 1024 * 1024
 """getFile refuses files over 20 MB, as the public Bot API server does."""
@@ -160,6 +160,10 @@ def _thumbnail(data: bytes, edge: int) -> bytes | None:
         return out.getvalue()
     except Exception:
         return None
+
+
+def _with_thumbnail(media: JsonDict, thumbnail: JsonDict | None) -> JsonDict:
+    return media if thumbnail is None else {**media, "thumbnail": thumbnail}
 
 
 class FakeTelegramState(ChangeSignal):
@@ -309,18 +313,53 @@ class FakeTelegramState(ChangeSignal):
             document["mime_type"] = stored.mime_type
         return document
 
-    def animation(self, data: bytes, file_name: str, mime_type: str) -> JsonDict:
+    def thumbnail(self, data: bytes | None) -> JsonDict | None:
+        """The ``thumbnail`` PhotoSize of a media: the given bytes as is (the test chooses the frame)."""
+        if data is None:
+            return None
+        stored = self.store_file(data, "thumbnails", mime_type="image/jpeg")
+        width, height = _image_size(data) or (320, 240)
+        return {**stored.reference(), "width": width, "height": height}
+
+    def animation(
+        self, data: bytes, file_name: str, mime_type: str, *, thumbnail: bytes | None = None
+    ) -> JsonDict:
         """An ``Animation`` object for new bytes (a GIF gets its real size)."""
         stored = self.store_file(data, "animations", file_name=file_name, mime_type=mime_type)
         width, height = _image_size(data) or (320, 240)
-        return {**self.document_of(stored), "width": width, "height": height, "duration": 1}
+        animation = {**self.document_of(stored), "width": width, "height": height, "duration": 1}
+        return _with_thumbnail(animation, self.thumbnail(thumbnail))
 
-    def sticker(self, data: bytes, *, emoji: str, is_animated: bool, is_video: bool) -> JsonDict:
+    def video(
+        self,
+        data: bytes,
+        *,
+        file_name: str | None,
+        mime_type: str,
+        thumbnail: bytes | None,
+        width: int,
+        height: int,
+        duration: int,
+    ) -> JsonDict:
+        """A ``Video`` object for new bytes."""
+        stored = self.store_file(data, "videos", file_name=file_name, mime_type=mime_type)
+        video = {**self.document_of(stored), "width": width, "height": height, "duration": duration}
+        return _with_thumbnail(video, self.thumbnail(thumbnail))
+
+    def video_note(self, data: bytes, *, thumbnail: bytes | None, length: int, duration: int) -> JsonDict:
+        """A ``VideoNote`` object (a round video: square, no name or MIME type) for new bytes."""
+        stored = self.store_file(data, "video_notes", mime_type="video/mp4")
+        note = {**stored.reference(), "length": length, "duration": duration}
+        return _with_thumbnail(note, self.thumbnail(thumbnail))
+
+    def sticker(
+        self, data: bytes, *, emoji: str, is_animated: bool, is_video: bool, thumbnail: bytes | None = None
+    ) -> JsonDict:
         """A regular ``Sticker`` object for new bytes."""
         mime = "video/webm" if is_video else "application/x-tgsticker" if is_animated else "image/webp"
         stored = self.store_file(data, "stickers", mime_type=mime)
         width, height = _image_size(data) or (512, 512)
-        return {
+        sticker = {
             **stored.reference(),
             "type": "regular",
             "width": width,
@@ -329,6 +368,7 @@ class FakeTelegramState(ChangeSignal):
             "is_video": is_video,
             "emoji": emoji,
         }
+        return _with_thumbnail(sticker, self.thumbnail(thumbnail))
 
     # -- messages and updates --------------------------------------------------------------------------
 

@@ -28,5 +28,9 @@ def build_scan_engine(detection: DetectionSettings) -> ScanEngine:
         max_file_bytes=int(detection.max_file_mb * 1024 * 1024),
         max_pixels=detection.max_pixels,
         max_frames=detection.max_frames,
+        video_frames=detection.video_frames,
+        video_max_decoded_frames=detection.video_max_decoded_frames,
+        decode_budget_s=detection.decode_budget_s,
+        pdf_max_pages=detection.pdf_max_pages,
     )
     return ScanEngine(detectors, limits)

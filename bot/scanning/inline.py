@@ -15,11 +15,18 @@ class InlineScanner:
         self._budget_s = budget_s
 
     async def scan(self, data: bytes, name_hint: str) -> ScanReport:
-        """Scan in a worker thread with the time budget."""
+        """Scan in a worker thread; the budget counts from when the thread starts, not time queued for one."""
+        loop = asyncio.get_running_loop()
+        started = asyncio.Event()
+
+        def run() -> ScanReport:
+            loop.call_soon_threadsafe(started.set)
+            return self._engine.scan(data, name_hint=name_hint)
+
+        future = loop.run_in_executor(None, run)
+        await started.wait()
         try:
-            return await asyncio.wait_for(
-                asyncio.to_thread(self._engine.scan, data, name_hint=name_hint), timeout=self._budget_s
-            )
+            return await asyncio.wait_for(asyncio.shield(future), timeout=self._budget_s)
         except TimeoutError:
             return ScanReport(
                 error=f"scan exceeded its {self._budget_s:.0f} s budget", error_type="ScanTimeout"

@@ -16,6 +16,9 @@ MONITOR = GroupPolicy(mode=Mode.MONITOR)
 IDENT = DetectionOutcome(DetectionState.IDENTIFYING, frozenset({"face"}))
 CLEAN = DetectionOutcome(DetectionState.CLEAN)
 FAILED = DetectionOutcome(DetectionState.FAILED, failures=("timeout",))
+UNCHECKABLE = DetectionOutcome(DetectionState.UNCHECKABLE, failures=("UnsupportedImageError",))
+DELETING_UNCHECKED = GroupPolicy(unchecked_files=Verdict.DELETE)
+ALLOWING_UNCHECKED = GroupPolicy(mode=Mode.IDENTIFYING_ONLY, unchecked_files=Verdict.ALLOW)
 
 
 def consent(state: ConsentState) -> ConsentOutcome:
@@ -61,6 +64,13 @@ TABLE = [
     (STRICT, ConsentState.UNAVAILABLE, CLEAN, Q, "consent-unavailable", False, True),
     (ONLY, ConsentState.UNAVAILABLE, CLEAN, Q, "consent-unavailable", False, True),
     (STRICT, ConsentState.UNAVAILABLE, IDENT, Q, "consent-unavailable", False, True),
+    # a file the bot cannot look into (a zip, a .docx): the group's unchecked_files setting, no retry
+    (STRICT, ConsentState.MISSING, UNCHECKABLE, Q, "unchecked-file", False, False),
+    (ONLY, ConsentState.MISSING, UNCHECKABLE, Q, "unchecked-file", False, False),
+    (DELETING_UNCHECKED, ConsentState.MISSING, UNCHECKABLE, D, "unchecked-file", False, False),
+    (ALLOWING_UNCHECKED, ConsentState.MISSING, UNCHECKABLE, A, "unchecked-file", False, False),
+    (STRICT, ConsentState.VALID, UNCHECKABLE, A, "consent-valid", True, False),
+    (STRICT, ConsentState.REVOKED, UNCHECKABLE, Q, "consent-revoked", False, False),
 ]
 
 
@@ -102,6 +112,23 @@ def test_monitor_mode_removes_nothing_and_says_what_would_have_happened(
     assert decision.verdict is Verdict.MONITOR
     assert decision.would_have is would_have
     assert not decision.notify_poster
+
+
+def test_unchecked_files_and_exempt_posters_are_read_from_the_policy_file() -> None:
+    book = parse_policy(
+        {
+            "default": {"unchecked_files": "delete"},
+            "groups": {"discord:5": {"unchecked_files": "allow", "exempt_posters": ["discord:777"]}},
+        }
+    )
+    assert book.default.unchecked_files is Verdict.DELETE
+    group = book.for_chat(ChatRef("discord", "5"))
+    assert group.unchecked_files is Verdict.ALLOW
+    assert group.exempt_posters == (UserRef("discord", "777"),)
+    with pytest.raises(PolicyError, match="unchecked_files"):
+        parse_policy({"default": {"unchecked_files": "ignore"}})
+    with pytest.raises(PolicyError, match="exempt_posters"):
+        parse_policy({"default": {"exempt_posters": ["not a reference"]}})
 
 
 def test_monitor_mode_still_allows_and_records_valid_consents() -> None:

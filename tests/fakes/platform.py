@@ -127,7 +127,10 @@ class FakeConsentLookup:
 
 
 class StubScanner:
-    """An ImageScanner whose verdict is written in the image bytes: b"FACE...", b"CLEAN...", b"FAIL..."."""
+    """An ImageScanner whose verdict is written in the image bytes: b"FACE...", b"CLEAN...", b"FAIL..."...
+
+    b"PK\x03\x04..." (a zip) is reported as the engine reports a file it cannot look into.
+    """
 
     def __init__(self) -> None:
         self.scanned: list[bytes] = []
@@ -144,6 +147,8 @@ class StubScanner:
             report.findings.append(Finding(FindingKind.PERSON_NAME, "text", 0.9, True, "a name"))
         elif data.startswith(b"SLIDE"):
             report.findings.append(Finding(FindingKind.PLAIN_TEXT, "text", 0.9, False, "text"))
+        elif data.startswith(b"PK\x03\x04"):  # a zip: a kind of file the engine cannot look into
+            report.error, report.error_type = "not a kind of file the bot can check", "UnsupportedImageError"
         elif data.startswith(b"FAIL"):
             report.error, report.error_type = "scan exceeded its budget", "ScanTimeout"
         elif data.startswith(b"CANCEL"):

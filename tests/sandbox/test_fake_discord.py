@@ -457,3 +457,107 @@ async def test_dropped_gateway_reconnects_by_identifying_again(server: FakeDisco
             assert (await next_seen(bot)).content == "toujours là"
         finally:
             await stop(bot, task)
+
+
+# -- shapes the moderation must not miss: any file, forwards, webhooks, bots, uncached edits, previews -----
+
+MP4 = b"\x00\x00\x00\x18ftypmp42fake-video"
+
+
+async def test_attachments_of_any_name_and_content_type(
+    server: FakeDiscordServer, client: RecordingClient
+) -> None:
+    files = [("clip.mp4", MP4, "video/mp4"), ("IM0001", b"DICM", "application/octet-stream")]
+    server.post_message(GENERAL, BOB, "", attachments=files)
+    message = await next_seen(client)
+    assert [(a.filename, a.content_type) for a in message.attachments] == [
+        ("clip.mp4", "video/mp4"),
+        ("IM0001", "application/octet-stream"),
+    ]
+    assert [await a.read() for a in message.attachments] == [MP4, b"DICM"]
+
+
+async def test_forward_carries_the_original_in_message_snapshots(
+    server: FakeDiscordServer, client: RecordingClient
+) -> None:
+    original = server.post_message(THREAD, ALICE, "cas 12", attachments=[("a.jpg", JPEG, "image/jpeg")])
+    await next_seen(client)
+    server.forward_message(GENERAL, BOB, THREAD, int(original["id"]))
+    message = await next_seen(client)
+    assert message.content == ""
+    assert message.attachments == []
+    assert message.reference is not None
+    assert message.reference.type is discord.MessageReferenceType.forward
+    assert message.reference.message_id == int(original["id"])
+    [snapshot] = message.message_snapshots
+    assert snapshot.content == "cas 12"
+    assert await snapshot.attachments[0].read() == JPEG
+
+
+async def test_webhook_post_has_the_webhook_as_bot_author(
+    server: FakeDiscordServer, client: RecordingClient
+) -> None:
+    webhook = server.add_webhook(GENERAL, "Pont Matrix", creator_id=ALICE)
+    server.post_as_webhook(
+        int(webhook["id"]), "relayé", [("a.jpg", JPEG, "image/jpeg")], username="Dr Zoé (Matrix)"
+    )
+    message = await next_seen(client)
+    assert message.webhook_id == int(webhook["id"])
+    assert message.author.id == int(webhook["id"])
+    assert message.author.bot
+    assert message.author.display_name == "Dr Zoé (Matrix)"
+    [seen] = [w for w in await general(client).webhooks() if w.id == int(webhook["id"])]
+    assert seen.user is not None
+    assert seen.user.id == ALICE
+
+
+async def test_other_bots_post_and_refuse_dms(server: FakeDiscordServer, client: RecordingClient) -> None:
+    server.add_bot(GUILD, 77, "imagebot")
+    server.post_message(GENERAL, 77, "", attachments=[("a.png", JPEG, "image/png")])
+    message = await next_seen(client)
+    assert message.author.bot
+    user = await client.fetch_user(77)
+    with pytest.raises(discord.Forbidden) as refused:
+        await user.send("bonjour")
+    assert refused.value.code == 50007
+
+
+async def test_edit_of_a_message_the_client_never_saw_is_a_raw_edit_only(
+    server: FakeDiscordServer, client: RecordingClient
+) -> None:
+    posted = server.post_message(GENERAL, BOB, "texte seul", dispatch=False)
+    server.edit_message(GENERAL, int(posted["id"]), attachments=[("a.jpg", JPEG, "image/jpeg")])
+    async with asyncio.timeout(5):
+        raw = await client.raw_edits.get()
+    assert raw.cached_message is None
+    assert client.edits.empty()
+    assert raw.message.content == "texte seul"
+    assert await raw.message.attachments[0].read() == JPEG
+    fetched = await general(client).fetch_message(int(posted["id"]))
+    assert [a.filename for a in fetched.attachments] == ["a.jpg"]
+
+
+async def test_link_embeds_point_at_the_third_party_site_and_the_media_proxy(
+    server: FakeDiscordServer, client: RecordingClient
+) -> None:
+    posted = server.post_message(GENERAL, BOB, "voir le lien")
+    await next_seen(client)
+    image = server.link_embed("photo.jpg", JPEG, "image/jpeg")
+    video = server.link_embed("clip.mp4", MP4, "video/mp4", kind="video")
+    server.add_embeds(GENERAL, int(posted["id"]), [image, video])
+    async with asyncio.timeout(5):
+        raw = await client.raw_edits.get()
+    first, second = raw.message.embeds
+    assert first.thumbnail.url is not None
+    assert first.thumbnail.proxy_url is not None
+    assert first.thumbnail.url.startswith("http://127.0.0.2:")
+    assert first.thumbnail.proxy_url.startswith(f"{server.url}/external/")
+    assert second.video.proxy_url is not None
+    assert await client.http.get_from_cdn(first.thumbnail.proxy_url) == JPEG
+    assert await client.http.get_from_cdn(second.video.proxy_url) == MP4
+    assert server.third_party_requests == []  # the proxy serves its copy without asking the site
+    async with aiohttp.ClientSession() as session, session.get(first.thumbnail.url) as response:
+        assert await response.read() == JPEG
+    assert len(server.third_party_requests) == 1
+    unproxied = server.link_embed("b.jpg", JPEG, "image/jpeg", proxied=False)
+    assert unproxied["thumbnail"]["proxy_url"] == unproxied["thumbnail"]["url"]

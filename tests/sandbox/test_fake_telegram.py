@@ -208,6 +208,52 @@ async def test_photo_download_returns_the_injected_bytes(server: FakeTelegramSer
         assert max(image.size) == 90
 
 
+async def download(bot: Bot, file_id: str) -> bytes:
+    return bytes(await (await bot.get_file(file_id)).download_as_bytearray())
+
+
+async def test_videos_notes_animations_stickers_documents_and_forwards_download_like_photos(
+    server: FakeTelegramServer, bot: Bot
+) -> None:
+    wall, mp4, webm = jpeg(320, 240), b"\0\0\0\x18ftypmp42-video", b"\x1aE\xdf\xa3webm-sticker"
+    server.post_video(GROUP, ALICE, mp4, "avis ?", thumbnail=wall, file_name="plaie.mp4")
+    server.post_video_note(GROUP, ALICE, mp4, thumbnail=wall)
+    server.post_animation(GROUP, ALICE, mp4, thumbnail=wall)
+    server.post_sticker(GROUP, ALICE, webm, is_video=True, thumbnail=wall)
+    server.post_document(GROUP, ALICE, b"DICM-bytes", "IM0001", "application/octet-stream")
+    original = server.post_video(ALICE, ALICE, mp4, "vu en consultation")
+    server.forward_message(GROUP, BOB, ALICE, original["message_id"])
+
+    updates = await bot.get_updates()
+    messages = [u.message for u in updates if u.message is not None and u.message.chat.id == GROUP]
+    video, note, animation, sticker, document, forwarded = messages
+    assert video.video is not None
+    assert video.video.thumbnail is not None
+    assert video.caption == "avis ?"
+    assert (video.video.file_name, video.video.mime_type) == ("plaie.mp4", "video/mp4")
+    assert await download(bot, video.video.file_id) == mp4
+    assert await download(bot, video.video.thumbnail.file_id) == wall
+    assert note.video_note is not None
+    assert note.video_note.thumbnail is not None
+    assert await download(bot, note.video_note.file_id) == mp4
+    assert animation.animation is not None
+    assert animation.animation.thumbnail is not None
+    assert await download(bot, animation.animation.file_id) == mp4
+    assert sticker.sticker is not None
+    assert sticker.sticker.is_video
+    assert await download(bot, sticker.sticker.file_id) == webm
+    assert document.document is not None
+    assert document.document.file_name == "IM0001"
+    assert document.document.mime_type == "application/octet-stream"
+    assert await download(bot, document.document.file_id) == b"DICM-bytes"
+    assert forwarded.video is not None
+    assert forwarded.forward_origin is not None
+    assert forwarded.from_user is not None
+    assert forwarded.from_user.id == BOB
+    assert forwarded.caption == "vu en consultation"
+    assert await download(bot, forwarded.video.file_id) == mp4
+
+
 async def test_get_file_refuses_files_over_20_mb(server: FakeTelegramServer, bot: Bot) -> None:
     small_id, _ = server.add_file(b"%PDF-1.7", file_name="cr.pdf", mime_type="application/pdf")
     big_id, _ = server.add_file(b"\0" * (20 * 1024 * 1024 + 1), file_name="scan.tiff")

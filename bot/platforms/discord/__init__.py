@@ -1,8 +1,9 @@
 """Discord (discord.py): the Platform port's adapter and the bot's client.
 
 ``client`` (the discord.py client and its event handlers), ``platform`` (the Platform port), ``mapping``
-(messages to Posts), ``review`` (review buttons), ``commands`` (slash commands), ``permissions`` (start-up
-check), ``routing`` (where discord.py connects).
+(messages to Posts), ``embeds`` (embed media, through Discord's media proxy only), ``review`` (review
+buttons), ``commands`` (slash commands), ``permissions`` (start-up check), ``routing`` (where discord.py
+connects).
 """
 
 from bot.platforms.discord.client import DiscordFrontend

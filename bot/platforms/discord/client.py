@@ -76,16 +76,27 @@ class DiscordFrontend(discord.Client):
     # -- messages -----------------------------------------------------------------------------------
 
     async def on_message(self, message: discord.Message) -> None:
-        """Judge a new message with images."""
-        post = post_of(message, edited=False, client=self)
-        if post is not None:
-            await self._submit(post)
+        """Judge a new message with media (members', other bots' and webhooks' alike)."""
+        await self._judge(message, edited=False)
 
-    async def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
-        """Judge an edited message again (token removed, attachment removed...)."""
-        post = post_of(after, edited=True, client=self)
-        if post is not None:
-            await self._submit(post)
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """Judge an edited message again (token removed, image added...), cached or not.
+
+        The one path for every edit: ``on_message_edit`` only fires for messages still in discord.py's
+        cache, so an edit of an older message (or one sent while the bot was away) would go unseen.
+        ``payload.message`` is the message as Discord sent it in MESSAGE_UPDATE (the full message, which
+        discord.py 2.5+ requires to build it): no fetch, so no fetch failure to lose an edit to.
+        """
+        await self._judge(payload.message, edited=True)
+
+    async def _judge(self, message: discord.Message, *, edited: bool) -> None:
+        post = post_of(message, edited=edited, client=self)
+        if post is None:
+            return
+        # Our own reposts of approved posts come back through our webhook: judged once is enough.
+        if message.webhook_id is not None and await self.platform.is_own_webhook(message):
+            return
+        await self._submit(post)
 
     async def _submit(self, post: Post) -> None:
         if post.thread_id:

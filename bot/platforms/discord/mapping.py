@@ -1,4 +1,17 @@
-"""Discord messages to neutral :class:`Post` values: image attachments and image embeds of uploaded files.
+"""Discord messages to neutral :class:`Post` values: every attachment, every embed medium, and forwards.
+
+Every attachment goes to the pipeline whatever its name or declared type: the scan engine tells the kind
+from the bytes (a face JPEG named ``scan.bin``, a DICOM file ``IM0001`` sent as octet-stream, a video), and
+what it cannot check is handled by policy. Filtering here on names or MIME types was a way around the bot.
+
+Forwards: a forwarded message carries the original's attachments and embeds in ``message_snapshots``; they
+are images of the forwarding post. The snapshot's text is *not* the post's caption: a consent token must be
+in the forwarder's own words (the original's token was given for the original poster, in its group).
+
+Posts by webhooks (bridges, integrations) and by other bots are moderated like members' posts; the author
+is the webhook's id (``discord:<webhook id>``), which a group may exempt in its policy. Only the bot's own
+messages are skipped here; its own reposts through its webhook are recognised by the client
+(:meth:`.platform.DiscordPlatform.is_own_webhook`), which needs Discord.
 
 Discord removes a deleted message's attachments from its CDN within minutes, so each image carries a fetch
 function that the pipeline calls before anything is deleted (it fetches first, then removes).
@@ -7,88 +20,66 @@ function that the pipeline calls before anything is deleted (it fetches first, t
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import discord
-import yarl
 
 from bot.consent.model import ChatRef, UserRef
 from bot.domain import Post, PostImage
+from bot.platforms.discord.embeds import embed_media
 
 #: The platform name in every ChatRef and UserRef this package makes.
 PLATFORM = "discord"
-_DICOM_SUFFIXES = (".dcm", ".dicom")
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif")
-
-#: Hosts whose image embeds are Discord's own copies of uploaded files. Other hosts are not fetched: the bot
-#: must not become a way to make requests to arbitrary addresses.
-_DISCORD_MEDIA_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net"})
 
 
-def _is_image(attachment: discord.Attachment) -> bool:
-    name = attachment.filename.lower()
-    kind = (attachment.content_type or "").lower()
-    return (
-        kind.startswith("image/")
-        or kind == "application/dicom"
-        or name.endswith(_DICOM_SUFFIXES + _IMAGE_SUFFIXES)
-    )
-
-
-def _attachment_image(message: discord.Message, attachment: discord.Attachment) -> PostImage:
+def _attachment_image(attachment: discord.Attachment, image_id: str, message_id: str) -> PostImage:
     async def fetch() -> bytes:
         return bytes(await attachment.read())
 
     return PostImage(
-        image_id=f"{message.channel.id}:{message.id}:{attachment.id}",
+        image_id=image_id,
         fetch=fetch,
         file_name=attachment.filename,
         size_bytes=attachment.size,
-        message_id=str(message.id),
+        message_id=message_id,
     )
 
 
-def _own_media(url: str | None) -> bool:
-    if not url:
-        return False
-    host = yarl.URL(url).host
-    return host in _DISCORD_MEDIA_HOSTS or host == yarl.URL(discord.http.Route.BASE).host
+def media_of(message: discord.Message, client: discord.Client) -> list[PostImage]:
+    """Every medium of a message: attachments, embeds, then those of forwarded snapshots.
 
-
-def embed_images(message: discord.Message, client: discord.Client) -> list[PostImage]:
-    """The message's image embeds that are Discord's own copies of uploaded files (other hosts skipped)."""
-    images = []
-    for index, embed in enumerate(message.embeds):
-        url = (
-            embed.image.url
-            if embed.image and embed.image.url
-            else embed.thumbnail.url
-            if embed.thumbnail
-            else None
-        )
-        if embed.type not in ("image", "rich", "gifv") or not _own_media(url):
-            continue
-        assert url is not None  # noqa: S101 - _own_media checked it
-
-        async def fetch(source: str = url) -> bytes:
-            return bytes(await client.http.get_from_cdn(source))
-
-        images.append(
-            PostImage(
-                image_id=f"{message.channel.id}:{message.id}:embed{index}",
-                fetch=fetch,
-                file_name=yarl.URL(url).name,
-                message_id=str(message.id),
-            )
-        )
+    Image ids are ``channel_id:message_id:<part>`` (``<part>``: an attachment id, ``embed<n>``,
+    ``fwd<k>-<attachment id>``, ``fwd<k>-embed<n>``), so that the platform can find one again.
+    """
+    prefix, message_id = f"{message.channel.id}:{message.id}:", str(message.id)
+    images = [_attachment_image(a, f"{prefix}{a.id}", message_id) for a in message.attachments]
+    images += embed_media(message.embeds, client, prefix=prefix, message_id=message_id)
+    for k, snapshot in enumerate(message.message_snapshots):
+        forwarded = f"{prefix}fwd{k}-"
+        images += [_attachment_image(a, f"{forwarded}{a.id}", message_id) for a in snapshot.attachments]
+        images += embed_media(snapshot.embeds, client, prefix=forwarded, message_id=message_id)
     return images
 
 
+def _is_own(message: discord.Message, client: discord.Client | None) -> bool:
+    me: Any = client.user if client is not None else None
+    return me is not None and message.author.id == me.id
+
+
 def post_of(message: discord.Message, *, edited: bool, client: discord.Client | None = None) -> Post | None:
-    """A Post for a guild message with image attachments or image embeds of uploaded files (else None)."""
-    if message.guild is None or message.author.bot:
+    """A Post for a guild message with any media (else None); never for the bot's own messages.
+
+    Webhook and bot posts are included (see the module's note); without ``client`` embeds are not read.
+    """
+    if message.guild is None or _is_own(message, client):
         return None
-    attached = [_attachment_image(message, a) for a in message.attachments if _is_image(a)]
-    images = tuple(attached + (embed_images(message, client) if client is not None else []))
+    if client is not None:
+        images = tuple(media_of(message, client))
+    else:
+        images = tuple(
+            _attachment_image(a, f"{message.channel.id}:{message.id}:{a.id}", str(message.id))
+            for a in message.attachments
+        )
     if not images:
         return None
     channel = message.channel
@@ -96,6 +87,7 @@ def post_of(message: discord.Message, *, edited: bool, client: discord.Client | 
     return Post(
         chat=ChatRef(PLATFORM, str(parent if isinstance(channel, discord.Thread) and parent else channel.id)),
         message_id=str(message.id),
+        # A webhook's message has the webhook as author (its id; the name it posted under).
         author=UserRef(PLATFORM, str(message.author.id)),
         author_name=message.author.display_name,
         caption=message.content or "",

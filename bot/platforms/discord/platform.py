@@ -17,7 +17,7 @@ import discord
 from bot.consent.model import ChatRef, UserRef
 from bot.domain import FetchBytes
 from bot.platforms.discord.buttons import review_view
-from bot.platforms.discord.mapping import PLATFORM, embed_images
+from bot.platforms.discord.mapping import PLATFORM, media_of
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,9 @@ class DiscordPlatform:
         # A thread's messages belong to the thread's channel, while the policy is the parent channel's:
         # remember where each judged message lives (bounded: only recent messages are acted on).
         self._where: dict[str, int] = {}
+        # Webhook ids known to be ours (reposts of approved posts) or someone else's (bridges, bots).
+        self._own_webhooks: set[int] = set()
+        self._foreign_webhooks: set[int] = set()
 
     def remember(self, message_id: str, channel_id: int) -> None:
         """Record the channel a message lives in (a thread under a policed channel)."""
@@ -146,14 +149,51 @@ class DiscordPlatform:
         """Post approved images again, under the poster's name, through the channel's consentguard webhook."""
         channel = await self.channel(chat)
         webhooks = await channel.webhooks()
+        me = self.client.user
         webhook = next(
-            (w for w in webhooks if w.name == _WEBHOOK_NAME), None
+            (
+                w
+                for w in webhooks
+                if w.name == _WEBHOOK_NAME and w.user is not None and me and w.user.id == me.id
+            ),
+            None,
         ) or await channel.create_webhook(name=_WEBHOOK_NAME)
+        # Recorded before sending: the repost's MESSAGE_CREATE may arrive before webhook.send returns.
+        self._own_webhooks.add(webhook.id)
         files = [
             discord.File(io.BytesIO(data), filename=f"image-{i}.jpg") for i, (_, data) in enumerate(images)
         ]
         thread = discord.Object(int(thread_id)) if thread_id else discord.utils.MISSING
         await webhook.send(content[:MESSAGE_LIMIT], username=author_name[:80], files=files, thread=thread)
+
+    async def is_own_webhook(self, message: discord.Message) -> bool:
+        """Whether a webhook message is one of our reposts: posted through a webhook the bot created.
+
+        Recognised by the webhook's creator (Discord's ``user`` field), never by its name, which anyone
+        with Manage Webhooks can copy. When Discord cannot tell us, the message is not ours: it is
+        moderated (fail closed), at worst an approved repost is judged again.
+        """
+        webhook_id = message.webhook_id
+        if webhook_id is None:
+            return False
+        if webhook_id in self._own_webhooks:
+            return True
+        if webhook_id in self._foreign_webhooks:
+            return False
+        me = self.client.user
+        channel: Any = message.channel
+        if isinstance(channel, discord.Thread):  # a thread's webhooks are its parent channel's
+            channel = channel.parent or await self.channel(ChatRef(PLATFORM, str(channel.parent_id)))
+        try:
+            webhooks = await channel.webhooks()
+        except (discord.HTTPException, AttributeError) as exc:
+            log.warning("webhooks of channel %s unreadable (%s): webhook message moderated",
+                        message.channel.id, type(exc).__name__)  # fmt: skip
+            return False
+        for webhook in webhooks:
+            ours = me is not None and webhook.user is not None and webhook.user.id == me.id
+            (self._own_webhooks if ours else self._foreign_webhooks).add(webhook.id)
+        return webhook_id in self._own_webhooks
 
     def mention(self, user: UserRef, name: str) -> str:
         """A Discord mention."""
@@ -164,18 +204,15 @@ class DiscordPlatform:
         return None
 
     def fetcher(self, chat: ChatRef, image_id: str) -> FetchBytes:
-        """Re-download an attachment (``image_id`` is ``channel_id:message_id:attachment_id``)."""
+        """Re-download a medium (``image_id`` is ``channel_id:message_id:<part>``, see mapping.media_of)."""
 
         async def fetch() -> bytes:
-            channel_id, message_id, attachment_id = image_id.split(":")
+            channel_id, message_id, _ = image_id.split(":", 2)
             channel = await self.channel(ChatRef(PLATFORM, channel_id))
             message = await channel.fetch_message(int(message_id))
-            for attachment in message.attachments:
-                if str(attachment.id) == attachment_id:
-                    return bytes(await attachment.read())
-            for embed_image in embed_images(message, self.client):
-                if embed_image.image_id == image_id:
-                    return await embed_image.fetch()
+            for image in media_of(message, self.client):
+                if image.image_id == image_id:
+                    return await image.fetch()
             raise LookupError("attachment no longer available")
 
         return fetch

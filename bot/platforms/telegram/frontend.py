@@ -92,7 +92,6 @@ class TelegramFrontend:
 
     def _register(self) -> None:
         groups = filters.ChatType.GROUPS
-        media = filters.PHOTO | filters.Document.ALL | filters.ANIMATION | filters.Sticker.ALL
         app = self.application
         commands = self.commands
         app.add_handler(CommandHandler("start", commands.start))
@@ -101,7 +100,9 @@ class TelegramFrontend:
         app.add_handler(CommandHandler("status", commands.status, filters=groups))
         app.add_handler(CommandHandler("queue", commands.queue, filters=groups))
         app.add_handler(CommandHandler("policy", commands.policy, filters=groups))
-        app.add_handler(MessageHandler(groups & media & filters.UpdateType.MESSAGE, self._on_media))
+        # Every group message reaches _on_media, and mapping.post_of alone decides which carry media: a second
+        # list of media filters here once let videos and video notes through unchecked (issue 10).
+        app.add_handler(MessageHandler(groups & filters.UpdateType.MESSAGE, self._on_media))
         app.add_handler(MessageHandler(groups & filters.UpdateType.EDITED_MESSAGE, self._on_edit))
         app.add_handler(CallbackQueryHandler(self.buttons.on_button, pattern=CALLBACK_PATTERN))
         app.add_handler(ChatMemberHandler(self.rights.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
@@ -131,11 +132,18 @@ class TelegramFrontend:
     async def _poll_loop(self) -> None:
         offset: int | None = None
         while not self._stopping.is_set():
+            # Backpressure: while the bot holds as many posts as it may, the next updates wait on Telegram's
+            # side (unacknowledged, so never lost), not in this process's memory.
+            await self._wait_for_room()
+            if self._stopping.is_set():
+                break
+            room = max(1, self.moderator.backlog_limit - self.moderator.in_flight)
             albums_pending = any(a.flushing is not None for a in self._albums.values())
             try:
                 self._waiting_for_updates = True
                 updates = await self.platform.bot.get_updates(
                     offset=offset,
+                    limit=min(100, room),
                     timeout=0 if albums_pending else self._poll_timeout_s,
                     allowed_updates=_ALLOWED_UPDATES,
                 )
@@ -164,6 +172,15 @@ class TelegramFrontend:
                 # (they are recognised and not gathered twice) rather than acknowledge them.
                 offset = min(pending)
                 await self._sleep(0.2)
+
+    async def _wait_for_room(self) -> None:
+        room = asyncio.ensure_future(self.moderator.wait_for_room())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({room, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            room.cancel()
+            stopping.cancel()
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -24,6 +24,21 @@ from bot.platforms.telegram.platform import TelegramPlatform
 log = logging.getLogger(__name__)
 
 
+#: Starts of files that sendPhoto refuses (videos, WebM, PDF, archives) and that go back as documents.
+_NOT_PHOTOS = (b"\x1aE\xdf\xa3", b"%PDF", b"PK\x03\x04", b"GIF8")
+
+
+def is_photo(data: bytes) -> bool:
+    """Whether to repost ``data`` with sendPhoto; videos (ISO-BMFF), WebM, PDF, DICOM and archives are files.
+
+    Since issue 10 the quarantine holds any medium, not only photos: sending a video as a photo would fail
+    after the item left the quarantine, and the post would be lost.
+    """
+    iso_media = data[4:8] == b"ftyp"  # MP4, MOV, HEIC: only HEIC is a photo, and Telegram takes it as a file
+    dicom = data[128:132] == b"DICM"
+    return not (iso_media or dicom or data.startswith(_NOT_PHOTOS))
+
+
 #: What the buttons' callback data looks like (``cg:<action>:<item id>``), for the handler's pattern.
 class ReviewButtons:
     """Answers a press on a review button: approve (and repost), reject (and purge) or show privately."""
@@ -78,14 +93,9 @@ class ReviewButtons:
         note = texts.repost_note.format(author=approved.author_name, moderator=reviewer.name)
         caption = f"{approved.caption}\n\n{note}" if approved.caption else note
         for index, (_, data) in enumerate(approved.images):
-            send = partial(
-                self.platform.bot.send_photo,
-                chat_id,
-                photo=data,
-                caption=caption[:1024] if index == 0 else None,
-                message_thread_id=thread,
+            await self._send_back(
+                chat_id, data, caption=caption[:1024] if index == 0 else None, thread=thread
             )
-            await self.platform.call("sendPhoto", send)
 
     async def _show(
         self, query: CallbackQuery, item_id: str, reviewer: Reviewer, texts: TelegramTexts
@@ -93,12 +103,46 @@ class ReviewButtons:
         images = await self.review.preview(item_id, reviewer)
         try:
             for _, data in images:
-                send = partial(self.platform.bot.send_photo, query.from_user.id, photo=data, has_spoiler=True)
-                await self.platform.call("sendPhoto", send)
+                await self._send_back(query.from_user.id, data, spoiler=True)
         except Forbidden:
             await self._answer(query, texts.open_private_chat_first)
             return
         await self._answer(query, texts.sent_privately)
+
+    async def _send_back(
+        self,
+        chat_id: int,
+        data: bytes,
+        *,
+        caption: str | None = None,
+        thread: int | None = None,
+        spoiler: bool = False,
+    ) -> None:
+        """Send quarantined bytes: a photo as a photo, anything else (a video, a PDF...) as a file.
+
+        A file gets no spoiler: Telegram has none for documents, and it only opens when tapped anyway.
+        """
+        bot = self.platform.bot
+        if is_photo(data):
+            photo = partial(
+                bot.send_photo,
+                chat_id,
+                photo=data,
+                caption=caption,
+                message_thread_id=thread,
+                has_spoiler=True if spoiler else None,
+            )
+            await self.platform.call("sendPhoto", photo)
+            return
+        document = partial(
+            bot.send_document,
+            chat_id,
+            document=data,
+            filename="file",
+            caption=caption,
+            message_thread_id=thread,
+        )
+        await self.platform.call("sendDocument", document)
 
     async def _answer(self, query: CallbackQuery, text: str) -> None:
         with contextlib.suppress(TelegramError):

@@ -20,6 +20,7 @@ from bot.consent.model import ChatRef, ConsentRecord, ConsentStatus, Purpose, Us
 from bot.consent.token import new_token
 from bot.platforms.discord import DiscordFrontend
 from bot.sandbox.fake_discord import FakeDiscordServer
+from tests.fakes.discord import QuietFrontend
 from tests.fakes.platform import FakeConsentLookup, StubScanner
 from tests.fakes.settings import make_settings
 
@@ -29,11 +30,6 @@ GUILD, CASES, REVIEW, THREAD = 1, 10, 13, 12
 OWNER, ALICE, BOB = 41, 42, 43  # the owner moderates (Manage Messages); Alice and Bob post
 CHANNEL = ChatRef("discord", str(CASES))
 POLICY = f'[groups."discord:{CASES}"]\nreview_chat = "discord:{REVIEW}"\nnotice_ttl_s = 5\n'
-
-
-class QuietFrontend(DiscordFrontend):
-    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
-        return None  # discord.py waits 5 s between identifies; the fake has no such limit
 
 
 @dataclass

@@ -5,82 +5,17 @@ Detection is stubbed (image bytes say what they show), consent is a fake registr
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.bootstrap import Core, Overrides, open_core
-from bot.consent.model import ChatRef, ConsentRecord, ConsentStatus, Purpose, UserRef
+from bot.consent.model import ConsentRecord, ConsentStatus
 from bot.consent.token import new_token
-from bot.platforms.telegram import TelegramFrontend, TelegramPlatform, build_application
 from bot.sandbox.fake_telegram import Call, FakeTelegramServer
-from tests.fakes.platform import FakeConsentLookup, StubScanner
-from tests.fakes.settings import make_settings
-
-GROUP_ID = -1001
-ALICE, BOB, MOD = 42, 43, 7
-GROUP = ChatRef("telegram", str(GROUP_ID))
-
-
-@dataclass
-class Bot:
-    server: FakeTelegramServer
-    frontend: TelegramFrontend
-    consent: FakeConsentLookup
-    core: Core
-    stack: contextlib.AsyncExitStack
-    polling: asyncio.Task[None]
-
-    def granted_token(self) -> str:
-        token = new_token()
-        self.consent.records[token.compact] = ConsentRecord(
-            status=ConsentStatus.GRANTED,
-            purposes=frozenset({Purpose.ADVICE}),
-            groups=(GROUP,),
-            clinicians=(UserRef("telegram", str(ALICE)),),
-            max_images=10,
-        )
-        return token.value
-
-    async def settle(self) -> None:
-        """Wait until every injected update was acknowledged (so persisted) and its post handled."""
-        await self.server.wait_until(lambda: not self.server.pending_updates)
-        await self.frontend.idle()
-
-
-async def start_bot(server: FakeTelegramServer, data_dir: Path, policy: str = "") -> Bot:
-    policy_file = data_dir.parent / f"{data_dir.name}-policy.toml"
-    policy_file.write_text(policy)
-    settings = make_settings(data_dir=data_dir, policy_file=policy_file)
-    application = build_application(server.token, server.base_url, server.base_file_url)
-    platform = TelegramPlatform(application.bot, backoff_s=0.01)
-    consent = FakeConsentLookup()
-    stack = contextlib.AsyncExitStack()
-    core = await stack.enter_async_context(
-        open_core(
-            settings,
-            platforms={"telegram": platform},
-            overrides=Overrides(scanner=StubScanner(), consent=consent),
-        )
-    )
-    frontend = TelegramFrontend(
-        application, platform, core.moderator, core.review, album_window_s=0.3, poll_timeout_s=1
-    )
-    await frontend.start([GROUP])
-    polling = asyncio.create_task(frontend.run_polling())
-    return Bot(server, frontend, consent, core, stack, polling)
-
-
-async def stop_bot(bot: Bot) -> None:
-    await bot.frontend.stop()
-    await bot.polling
-    await bot.stack.aclose()
+from tests.bot.platforms.telegram_harness import ALICE, BOB, GROUP, GROUP_ID, MOD, Bot, start_bot, stop_bot
 
 
 @pytest.fixture
