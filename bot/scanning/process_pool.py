@@ -203,7 +203,13 @@ class ProcessPoolScanner:
                     )
                     await asyncio.sleep(1.0)  # a broken environment: do not spin
                     continue
-                report, worker = await self._run(loop, worker, job)
+                current = worker
+                try:
+                    report, worker = await self._run(loop, current, job)
+                except Exception as exc:  # a bug here must not stop this driver: its queue would stall
+                    log.error("scan driver failed (%s); replacing its worker", type(exc).__name__)
+                    await loop.run_in_executor(None, self._retire, current, True)
+                    report, worker = ScanReport(error="scan driver failed", error_type="DetectorError"), None
                 if not job.result.done():
                     job.result.set_result(report)
         finally:
@@ -237,7 +243,7 @@ class ProcessPoolScanner:
             return None
         try:
             worker = await loop.run_in_executor(self._threads, _Worker, self._context, self._build_engine)
-        except OSError as exc:  # out of processes or memory: each scan fails closed until it passes
+        except Exception as exc:  # out of processes or memory: each scan fails closed until it passes
             log.error("a scan worker could not be started (%s)", type(exc).__name__)
             return None
         self._live.add(worker)

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.scanning import ProcessPoolScanner
+from bot.scanning.process_pool import _Worker
+from detectors.engine import ScanReport
 from tests.fakes.engines import SLOW_S, marker_engine
 
 WORKERS = 2
@@ -80,3 +82,22 @@ async def test_closing_ends_queued_scans_with_a_failed_report() -> None:
     late = await scanner.scan(b"FACE", "late.jpg")
     assert late.error_type == "ScanCancelled"
     assert late.identifying
+
+
+async def test_a_bug_in_a_driver_fails_its_scan_and_the_pool_goes_on(
+    pool: ProcessPoolScanner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = _Worker.scan
+
+    def buggy(self: _Worker, data: bytes, name_hint: str, budget_s: float) -> ScanReport | None:
+        if data == b"BUG":
+            raise ValueError("a bug between the driver and its worker")
+        return real(self, data, name_hint, budget_s)
+
+    monkeypatch.setattr(_Worker, "scan", buggy)
+    bug, *others = await asyncio.gather(
+        pool.scan(b"BUG", "x.jpg"), *(pool.scan(b"SLOW", "y.jpg") for _ in range(4))
+    )
+    assert bug.error_type == "DetectorError"
+    assert bug.identifying
+    assert [r.error for r in others] == [None] * 4
