@@ -459,6 +459,17 @@ class FakeTelegramServer:
             chat_id, user_id, message_thread_id=message_thread_id, forward_origin=origin, **content
         )
 
+    def post_voice(self, chat_id: int, user_id: int, data: bytes, duration: int = 3) -> JsonDict:
+        """A user records a voice note (OGG/Opus on Telegram; any bytes here)."""
+        stored = self.state.store_file(data, "voice", mime_type="audio/ogg")
+        return self._post(chat_id, user_id, voice={**stored.reference(), "duration": duration})
+
+    def forward_story(self, chat_id: int, user_id: int, story_chat_id: int, story_id: int) -> JsonDict:
+        """A user forwards a story (from a channel or a user): members see it, bots get only its reference."""
+        story_chat: JsonDict = {"id": story_chat_id, "type": "channel", "title": "Un service"}
+        origin: JsonDict = {"type": "chat", "date": int(time.time()), "sender_chat": story_chat}
+        return self._post(chat_id, user_id, story={"chat": story_chat, "id": story_id}, forward_origin=origin)
+
     def _edit(self, chat_id: int, message_id: int, changes: JsonDict) -> JsonDict:
         message = self.state.message(chat_id, message_id)
         if message is None:

@@ -16,7 +16,9 @@ from bot.sandbox.changes import ChangeSignal
 from bot.sandbox.fake_telegram_wire import JsonDict, bad_request
 
 BotStatus = Literal["administrator", "member", "left", "kicked"]
-FileKind = Literal["photos", "documents", "animations", "stickers", "videos", "video_notes", "thumbnails"]
+FileKind = Literal[
+    "photos", "documents", "animations", "stickers", "videos", "video_notes", "voice", "thumbnails"
+]
 
 GET_FILE_LIMIT = 20 * 1024 * 1024
 """getFile refuses files over 20 MB, as the public Bot API server does."""

@@ -60,6 +60,14 @@ def media_file_of(message: Message) -> MediaFile | None:
         # Any document, whatever its MIME type or name: a DICOM sent as "IM0001", a JPEG named "scan.bin".
         document = message.document
         return MediaFile(document.file_id, document.file_size, document.file_name or f"document-{number}")
+    # Audio and voice notes: the engine cannot look into them (speech can name a patient as well as a photo
+    # can show one), so the group's unchecked_files setting decides, as for any file it cannot check.
+    if message.audio is not None:
+        audio = message.audio
+        return MediaFile(audio.file_id, audio.file_size, audio.file_name or f"audio-{number}")
+    if message.voice is not None:
+        voice = message.voice
+        return MediaFile(voice.file_id, voice.file_size, f"voice-{number}.ogg")
     if message.sticker is not None:
         sticker = message.sticker
         if sticker.is_animated:
@@ -72,9 +80,22 @@ def media_file_of(message: Message) -> MediaFile | None:
     return None
 
 
+#: Why a forwarded story or paid media cannot be checked (the pipeline fails closed on it).
+UNREADABLE_MEDIA = "a story or paid media, which the Bot API does not let bots download"
+
+
 def media_of(message: Message, platform: Platform, chat: ChatRef) -> PostImage | None:
     """The message's media file for the pipeline, marked unavailable when the Bot API will not serve it."""
     media = media_file_of(message)
+    if media is None and (message.story is not None or message.paid_media is not None):
+        # Group members see it; the bot cannot download it: a medium that cannot be checked, so removed.
+        image_id = f"unreadable-{message.message_id}"
+        return PostImage(
+            image_id=image_id,
+            fetch=platform.fetcher(chat, image_id),
+            unavailable_reason=UNREADABLE_MEDIA,
+            message_id=str(message.message_id),
+        )
     if media is None:
         return None
     too_big = media.size is not None and media.size > DOWNLOAD_LIMIT_BYTES

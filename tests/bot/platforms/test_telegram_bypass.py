@@ -198,6 +198,19 @@ async def test_a_document_over_the_download_limit_is_removed_unread(bot: Bot) ->
     assert not bot.server.calls_of("getFile")  # the Bot API would refuse it: not even asked
 
 
+async def test_a_voice_note_is_a_file_the_bot_cannot_check(bot: Bot) -> None:
+    message = bot.server.post_voice(GROUP_ID, ALICE, b"OggS\x00\x02" + bytes(200))
+    event = await removed_and_reminded(bot, message)
+    assert event["reason"] == "unchecked-file"
+
+
+async def test_a_forwarded_story_the_bot_cannot_download_is_removed(bot: Bot) -> None:
+    message = bot.server.forward_story(GROUP_ID, ALICE, story_chat_id=-1009999, story_id=5)
+    event = await removed_and_reminded(bot, message)
+    assert event["reason"] == "detection-failed"  # could not be checked: fails closed
+    assert not bot.server.calls_of("getFile")
+
+
 async def test_a_sticker_from_a_pack_showing_nobody_stays_up_in_a_strict_group(bot: Bot) -> None:
     # A 👍 sticker is not a patient's image: only what it shows is judged (the WebM sticker above with a face
     # is removed).
