@@ -253,8 +253,10 @@ async def open_core(
             payload_codec=storage.codec,
             clock=overrides.clock,
             retry_delays_s=overrides.retry_delays_s,
-            # Two posts per scan worker: one being scanned, one being fetched; the rest wait upstream.
+            # Two posts per scan worker in the scan queue (one scanned, one ready); fetching and strict mode's
+            # early removal are not held back by scans, up to the backlog; the rest wait on the platform.
             max_concurrent=2 * (settings.detection.workers or os.cpu_count() or 1),
+            max_backlog=settings.max_posts_held,
         )
         stack.push_async_callback(moderator.aclose)
         review = ReviewService(

@@ -31,7 +31,7 @@ class DetectionSettings(BaseModel):
     faces: bool = True
     text: bool = True
     barcodes: bool = True
-    ocr_threads: int = Field(default=2, ge=1, le=64)
+    ocr_threads: int = Field(default=1, ge=1, le=64)
     #: Seconds one image may take; past it the scan counts as failed and the post is quarantined.
     time_budget_s: float = Field(default=20.0, gt=0)
     #: Scan worker processes (default: one per core).
@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./consentguard-data")
     policy_file: Path | None = None
     log_level: str = "INFO"
+    #: Posts the bot holds at once (accepted, unfinished, images in memory); past it, Telegram updates
+    #: wait on Telegram's side. A 30-post burst fits, so that strict mode removes all of it at once.
+    max_posts_held: int = Field(default=48, ge=1)
     detection: DetectionSettings = DetectionSettings()
     telegram: TelegramSettings = TelegramSettings()
     discord: DiscordSettings = DiscordSettings()

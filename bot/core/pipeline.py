@@ -119,6 +119,7 @@ class Moderator:
         clock: Clock = utc_now,
         retry_delays_s: Sequence[float] = (30.0, 120.0, 600.0),
         max_concurrent: int = 4,
+        max_backlog: int = 32,
         worklog_retention: timedelta = timedelta(days=7),
     ) -> None:
         self._platforms = platforms
@@ -138,10 +139,12 @@ class Moderator:
         self._background: set[asyncio.Task[None]] = set()
         #: Posts accepted by this process and not finished yet: the periodic resumer leaves them alone.
         self._in_flight: set[str] = set()
-        # Bounded intake: at most ``max_concurrent`` posts hold image bytes at once, and adapters that can
-        # make the platform keep the backlog (Telegram's getUpdates) wait for room before fetching more.
-        self._max_concurrent = max(1, max_concurrent)
-        self._slots = asyncio.Semaphore(self._max_concurrent)
+        # Two bounds. At most ``max_concurrent`` posts are scanned at once (their images queue for the scan
+        # workers); fetching, holding and removing (strict mode's early removal) are cheap and not limited by
+        # it, so a burst is removed at once even while its scans queue. At most ``max_backlog`` posts are held
+        # in all: adapters that can leave the rest on the platform (Telegram's getUpdates) wait for room.
+        self._scan_slots = asyncio.Semaphore(max(1, max_concurrent))
+        self._max_backlog = max(1, max_backlog)
         self._room = asyncio.Condition()
 
     # -- entry points -------------------------------------------------------------------------------
@@ -171,7 +174,7 @@ class Moderator:
     @property
     def backlog_limit(self) -> int:
         """How many accepted, unfinished posts an adapter may hand over before it waits for room."""
-        return 2 * self._max_concurrent
+        return self._max_backlog
 
     async def wait_for_room(self) -> None:
         """Wait until fewer than :attr:`backlog_limit` posts are in flight (the rest wait on the platform)."""
@@ -256,16 +259,13 @@ class Moderator:
         progress = _Progress()
         self._in_flight.add(post.key)
         try:
-            async with self._slots:
-                try:
-                    return await self._judge(post, progress)
-                except Exception as exc:  # whatever broke, the post must not stay up without a verdict
-                    log.error(
-                        "post %s: handling failed (%s); removing it (fail closed)",
-                        post.key,
-                        type(exc).__name__,
-                    )
-                    return await self._fail_closed(post, progress)
+            try:
+                return await self._judge(post, progress)
+            except Exception as exc:  # whatever broke, the post must not stay up without a verdict
+                log.error(
+                    "post %s: handling failed (%s); removing it (fail closed)", post.key, type(exc).__name__
+                )
+                return await self._fail_closed(post, progress)
         finally:
             self._in_flight.discard(post.key)
             if progress.consent_task is not None and not progress.consent_task.done():
@@ -325,9 +325,10 @@ class Moderator:
         return fetched
 
     async def _detect(self, fetched: _Fetched) -> DetectionOutcome:
-        reports = await asyncio.gather(
-            *(self._scan(data, image.file_name or image.image_id) for image, data in fetched.images)
-        )
+        async with self._scan_slots:
+            reports = await asyncio.gather(
+                *(self._scan(data, image.file_name or image.image_id) for image, data in fetched.images)
+            )
         kinds: set[str] = set()
         failures = list(fetched.failures)
         for report in reports:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -40,9 +41,24 @@ _STARTUP_TIMEOUT_S = 180.0
 # -- worker side ------------------------------------------------------------------------------------
 
 
+def _release_freed_memory() -> Callable[[], object]:
+    """Hand the heap freed by the last scan back to the system (glibc's ``malloc_trim``).
+
+    A big image (decoded pixels, OCR tensors) leaves megabytes that glibc keeps for reuse; across two workers
+    that kept the bot above its memory target. A no-op where glibc is absent.
+    """
+    try:
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+    return lambda: trim(0)
+
+
 def _worker_main(conn: Connection, build_engine: EngineFactory) -> None:
     """A worker process: build the engine once, then scan what the pipe brings until it closes."""
     engine = build_engine()
+    release = _release_freed_memory()
+    release()
     conn.send(_READY)
     try:
         while True:
@@ -58,6 +74,8 @@ def _worker_main(conn: Connection, build_engine: EngineFactory) -> None:
             except Exception as exc:  # ScanEngine.scan never raises; a bug there must still fail closed
                 report = ScanReport(error=f"scan failed: {type(exc).__name__}", error_type="DetectorError")
             conn.send(report)
+            del data, job
+            release()
     finally:
         engine.close()
 

@@ -45,7 +45,8 @@ async def test_a_burst_of_30_posts_on_2_workers_is_judged_exactly_once_each(tmp_
             server.add_user(member, f"Dr {member}", started_bot=True)
         server.set_bot_rights(GROUP_ID, admin=True, can_delete_messages=True)
 
-        settings = make_settings(data_dir=tmp_path / "data", detection={"workers": WORKERS})
+        # Room for 8 posts at once (the default, 48, holds the whole burst): the rest must wait on the server.
+        settings = make_settings(data_dir=tmp_path / "data", detection={"workers": WORKERS}, max_posts_held=8)
         application = build_application(server.token, server.base_url, server.base_file_url)
         platform = TelegramPlatform(application.bot, backoff_s=0.01)
         # Each image takes SLOW_S in a worker: the whole burst queues for about 4x the budget.
