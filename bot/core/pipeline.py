@@ -157,14 +157,19 @@ class Moderator:
 
     async def accept(self, post: Post) -> bool:
         """Persist that ``post`` must be handled (before its update is acknowledged); False if seen before."""
-        accepted = await asyncio.to_thread(
-            self._worklog.accept_revision, post.key, _revision(post), self._codec.encode(post)
-        )
-        if accepted:
-            self._in_flight.add(post.key)
-        else:
-            log.info("post %s already handled; skipped", post.key)
+        (accepted,) = await self.accept_many([post])
         return accepted
+
+    async def accept_many(self, posts: Sequence[Post]) -> list[bool]:
+        """:meth:`accept` for a batch of updates in one transaction: one commit for a burst, not one each."""
+        items = [(post.key, _revision(post), self._codec.encode(post)) for post in posts]
+        results = await asyncio.to_thread(self._worklog.accept_revisions, items)
+        for post, accepted in zip(posts, results, strict=True):
+            if accepted:
+                self._in_flight.add(post.key)
+            else:
+                log.info("post %s already handled; skipped", post.key)
+        return results
 
     @property
     def in_flight(self) -> int:

@@ -143,6 +143,10 @@ class PostLog(Protocol):
         """Record a post (revision) to handle; False if it was seen before."""
         ...
 
+    def accept_revisions(self, items: Sequence[tuple[str, str, bytes]]) -> list[bool]:
+        """Several (post key, revision, payload) at once, in one transaction; which were new."""
+        ...
+
     def mark_done(self, post_key: str, outcome: str, *, revision: str | None = None) -> bool:
         """Record that a post was handled."""
         ...

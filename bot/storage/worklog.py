@@ -10,6 +10,7 @@ again: each revision is accepted once, under the same post key.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import NamedTuple
 
@@ -65,6 +66,27 @@ class WorkLog:
             # The unique (post_key, revision) constraint: another accept won, in this process or another.
             return False
         return True
+
+    def accept_revisions(self, items: Sequence[tuple[str, str, bytes]]) -> list[bool]:
+        """:meth:`accept_revision` for several posts in one transaction (one commit for a burst).
+
+        Each item is (post key, revision, payload); the answer says, item by item, whether it was new.
+        """
+        accepted: list[bool] = []
+        now = self._clock()
+        with writing(self._sessions) as session:
+            for post_key, revision, payload in items:
+                try:
+                    with session.begin_nested():  # a savepoint: a repeat fails alone, not the batch
+                        session.add(
+                            WorkItemRow(
+                                post_key=post_key, revision=revision, payload=bytes(payload), accepted_at=now
+                            )
+                        )
+                    accepted.append(True)
+                except IntegrityError:
+                    accepted.append(False)
+        return accepted
 
     def mark_done(self, post_key: str, outcome: str, *, revision: str | None = None) -> bool:
         """Record that handling finished with ``outcome`` and drop the payload; False if nothing was open.

@@ -84,6 +84,7 @@ class TelegramFrontend:
         self._waiting_for_updates = False
         self._current_update_id = 0
         self._unpersisted: int | None = None  # lowest update whose post could not be persisted
+        self._batch: list[tuple[Post, int]] | None = None  # posts of the getUpdates batch being dispatched
         self._on_handled = on_handled
         self.rights = RightsGuard(platform, review)
         self.buttons = ReviewButtons(platform, review)
@@ -156,9 +157,17 @@ class TelegramFrontend:
                 continue
             finally:
                 self._waiting_for_updates = False
-            for update in updates:
-                self._current_update_id = update.update_id
-                await self.application.process_update(update)
+            # The batch's posts are gathered while PTB dispatches its updates, then persisted in one
+            # transaction before the offset moves on: a burst costs one commit, and nothing is acknowledged
+            # before it is persisted.
+            self._batch = []
+            try:
+                for update in updates:
+                    self._current_update_id = update.update_id
+                    await self.application.process_update(update)
+            finally:
+                batch, self._batch = self._batch, None
+            await self._submit_many(batch)
             if updates:
                 offset = updates[-1].update_id + 1
             if self._unpersisted is not None:
@@ -232,16 +241,29 @@ class TelegramFrontend:
             await self._submit(post, self._current_update_id)
 
     async def _submit(self, post: Post, update_id: int) -> bool:
-        """Persist the post, then judge it; False (and the update left unacknowledged) if it cannot be."""
+        """Persist the post, then judge it; False (and the update left unacknowledged) if it cannot be.
+
+        While a getUpdates batch is dispatched, the post joins the batch (persisted with it, after it).
+        """
+        if self._batch is not None:
+            self._batch.append((post, update_id))
+            return True
+        return await self._submit_many([(post, update_id)])
+
+    async def _submit_many(self, batch: list[tuple[Post, int]]) -> bool:
+        if not batch:
+            return True
         try:
-            accepted = await self.moderator.accept(post)
-        except Exception as exc:  # the database: the update is fetched again rather than lost
-            log.error("post %s could not be persisted (%s); its update will be fetched again", post.key,
-                      type(exc).__name__)  # fmt: skip
-            self._unpersisted = min(update_id, self._unpersisted or update_id)
+            accepted = await self.moderator.accept_many([post for post, _ in batch])
+        except Exception as exc:  # the database: the updates are fetched again rather than lost
+            first = min(update_id for _, update_id in batch)
+            log.error("%d post(s) could not be persisted (%s); their updates will be fetched again",
+                      len(batch), type(exc).__name__)  # fmt: skip
+            self._unpersisted = min(first, self._unpersisted or first)
             return False
-        if accepted:
-            self._spawn(self._process(post))
+        for (post, _), new in zip(batch, accepted, strict=True):
+            if new:
+                self._spawn(self._process(post))
         return True
 
     async def _process(self, post: Post) -> None:

@@ -306,17 +306,17 @@ async def test_an_update_whose_post_cannot_be_persisted_is_fetched_again(
     bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     moderator = bot.frontend.moderator
-    accept = moderator.accept
+    accept_many = moderator.accept_many
     attempts = 0
 
-    async def locked_once(post: Any) -> bool:
+    async def locked_once(posts: Any) -> list[bool]:
         nonlocal attempts
         attempts += 1
         if attempts == 1:
             raise sqlite3.OperationalError("database is locked")
-        return await accept(post)
+        return await accept_many(posts)
 
-    monkeypatch.setattr(moderator, "accept", locked_once)
+    monkeypatch.setattr(moderator, "accept_many", locked_once)
     message = bot.server.post_photo(GROUP_ID, ALICE, b"FACE-selfie", caption="avis ?")
     await bot.server.wait_until(lambda: deleted(bot.server, message), timeout=15)
     assert attempts == 2  # not acknowledged the first time: Telegram gave it again

@@ -130,3 +130,12 @@ def test_concurrent_offences_are_all_counted(db: BotDatabase) -> None:
     for thread in threads:
         thread.join()
     assert counter.count(CHAT, "p") == 10
+
+
+def test_a_batch_is_accepted_in_one_transaction_and_repeats_fail_alone(db: BotDatabase) -> None:
+    log = WorkLog(db)
+    assert log.accept("seen", b"old")
+    batch = [("a", "", b"1"), ("seen", "", b"again"), ("b", "", b"2"), ("a", "", b"dup in batch")]
+    assert log.accept_revisions(batch) == [True, False, True, False]
+    assert sorted(log.unfinished()) == [("a", b"1"), ("b", b"2"), ("seen", b"old")]
+    assert log.accept_revisions([]) == []
