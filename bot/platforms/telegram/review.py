@@ -11,7 +11,7 @@ import logging
 from functools import partial
 
 from telegram import CallbackQuery, Update
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.consent.model import UserRef
@@ -20,23 +20,24 @@ from bot.errors import QuarantineError, ReviewError
 from bot.messages import TelegramTexts, choose_language, telegram_texts
 from bot.platforms.telegram.mapping import PLATFORM
 from bot.platforms.telegram.platform import TelegramPlatform
+from detectors.sniff import MediaKind, sniff
 
 log = logging.getLogger(__name__)
 
 
-#: Starts of files that sendPhoto refuses (videos, WebM, PDF, archives) and that go back as documents.
-_NOT_PHOTOS = (b"\x1aE\xdf\xa3", b"%PDF", b"PK\x03\x04", b"GIF8")
+#: Kinds that go back as files without trying sendPhoto (the scan engine's sniffer knows them for sure). What
+#: it cannot place (no signature, or bytes that decode as text) is tried as a photo; a refusal sends a file.
+_FILE_KINDS = frozenset(MediaKind) - {MediaKind.IMAGE, MediaKind.UNKNOWN, MediaKind.TEXT}
 
 
 def is_photo(data: bytes) -> bool:
-    """Whether to repost ``data`` with sendPhoto; videos (ISO-BMFF), WebM, PDF, DICOM and archives are files.
+    """Whether to repost ``data`` with sendPhoto; videos, PDF, DICOM, archives, GIF and HEIC go as files.
 
     Since issue 10 the quarantine holds any medium, not only photos: sending a video as a photo would fail
-    after the item left the quarantine, and the post would be lost.
+    after the item left the quarantine, and the post would be lost. GIF (sendPhoto would flatten it) and
+    HEIC/AVIF (``ftyp`` stills) are images, sent as files.
     """
-    iso_media = data[4:8] == b"ftyp"  # MP4, MOV, HEIC: only HEIC is a photo, and Telegram takes it as a file
-    dicom = data[128:132] == b"DICM"
-    return not (iso_media or dicom or data.startswith(_NOT_PHOTOS))
+    return sniff(data) not in _FILE_KINDS and not data.startswith(b"GIF8") and data[4:8] != b"ftyp"
 
 
 #: What the buttons' callback data looks like (``cg:<action>:<item id>``), for the handler's pattern.
@@ -132,8 +133,13 @@ class ReviewButtons:
                 message_thread_id=thread,
                 has_spoiler=True if spoiler else None,
             )
-            await self.platform.call("sendPhoto", photo)
-            return
+            try:
+                await self.platform.call("sendPhoto", photo)
+                return
+            except BadRequest:
+                # Bytes no sniffer placed (or a photo Telegram will not process): a file is always accepted,
+                # and the item has already left the quarantine, so it must go back up one way or the other.
+                log.warning("Telegram refused a quarantined item as a photo; sending it as a file")
         document = partial(
             bot.send_document,
             chat_id,

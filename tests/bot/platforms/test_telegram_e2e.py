@@ -190,6 +190,16 @@ async def test_approve_reposts_with_the_poster_and_moderator_names(bot: Bot) -> 
     assert bot.core.storage.quarantine.pending(GROUP) == []
 
 
+async def test_an_approved_item_telegram_refuses_as_a_photo_goes_back_as_a_file(bot: Bot) -> None:
+    _, item = await _quarantined_notice(bot)
+    bot.server.fail_next("sendPhoto", 400, description="Bad Request: IMAGE_PROCESS_FAILED")
+    bot.server.press_button(MOD, _notice_message_id(bot), MOD, f"cg:a:{item}")
+    repost = await bot.server.wait_for("sendDocument", to(GROUP_ID))
+    assert repost.params["document"].data == b"SLIDE-fig3"
+    assert "Modé" in repost.params["caption"]
+    assert bot.core.storage.quarantine.pending(GROUP) == []
+
+
 async def test_show_sends_the_image_with_a_spoiler_and_reject_purges(bot: Bot) -> None:
     _, item = await _quarantined_notice(bot)
     notice_id = _notice_message_id(bot)
