@@ -84,11 +84,16 @@ def _with_pdf_side(data: bytes, media: DecodedMedia, limits: LoadLimits) -> Deco
         pdf = load_pdf(data, limits)
     except CorruptImageError:
         return media
+    return _both_ways(media, pdf)
+
+
+def _both_ways(first: DecodedMedia, second: DecodedMedia) -> DecodedMedia:
+    """One file read two ways (a polyglot): every frame and finding of both, so neither hides the other."""
     return DecodedMedia(
-        format=f"{media.format}+PDF",
-        frames=[*media.frames, *pdf.frames],
-        findings=[*media.findings, *pdf.findings],
-        frame_count=media.frame_count + pdf.frame_count,
+        format=f"{first.format}+{second.format}",
+        frames=[*first.frames, *second.frames],
+        findings=[*first.findings, *second.findings],
+        frame_count=first.frame_count + second.frame_count,
     )
 
 
@@ -106,19 +111,12 @@ def _load_dicom_or_polyglot(data: bytes, limits: LoadLimits) -> DecodedMedia:
             return dicom
         carry_findings(exc, [*carried_findings(exc), *dicom.findings])
         raise
-    return DecodedMedia(
-        format=f"DICOM+{image.format}",
-        frames=[*dicom.frames, *image.frames],
-        findings=[*dicom.findings, *image.findings],
-        frame_count=dicom.frame_count + image.frame_count,
-    )
+    return _both_ways(dicom, image)
 
 
 def _load_dicom(data: bytes, limits: LoadLimits) -> DecodedMedia:
     findings, arrays, total = scan_dicom(data, max_frames=limits.max_frames, max_pixels=limits.max_pixels)
-    frames = [
-        Frame(_fit(_to_rgb_array_from_numpy(a), limits.max_side), f"dicom frame {i}") for i, a in arrays
-    ]
+    frames = [Frame(fit(_to_rgb_array_from_numpy(a), limits.max_side), f"dicom frame {i}") for i, a in arrays]
     return DecodedMedia(format="DICOM", frames=frames, findings=findings, frame_count=total)
 
 
@@ -190,7 +188,7 @@ def _frame_pixels(image: Image.Image, max_side: int) -> RGBArray:
         image.draft("RGB", (max_side, max_side))
     image.load()
     oriented = ImageOps.exif_transpose(image) if image.getexif().get(0x0112, 1) != 1 else image
-    return _fit(_to_rgb_array(oriented), max_side)
+    return fit(_to_rgb_array(oriented), max_side)
 
 
 def _decode_thumbnail(data: bytes, limits: LoadLimits) -> Frame | None:
@@ -200,7 +198,7 @@ def _decode_thumbnail(data: bytes, limits: LoadLimits) -> Frame | None:
             if thumb.size[0] * thumb.size[1] > limits.max_pixels:
                 return None
             thumb.load()
-            return Frame(_fit(_to_rgb_array(thumb), limits.max_side), "exif thumbnail")
+            return Frame(fit(_to_rgb_array(thumb), limits.max_side), "exif thumbnail")
     except (OSError, ValueError, SyntaxError, UnidentifiedImageError, Image.DecompressionBombError):
         return None  # a broken thumbnail never hides the main image's verdict
 
@@ -238,7 +236,3 @@ def _to_rgb_array_from_numpy(array: np.ndarray) -> RGBArray:  # type: ignore[typ
     if arr.ndim != 3 or arr.shape[2] != 3:
         raise CorruptImageError(f"unexpected pixel layout {arr.shape}")
     return np.ascontiguousarray(arr)
-
-
-def _fit(pixels: RGBArray, max_side: int) -> RGBArray:
-    return fit(pixels, max_side)

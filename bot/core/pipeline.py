@@ -264,13 +264,12 @@ class Moderator:
         progress = _Progress()
         self._in_flight.add(post.key)
         try:
-            try:
-                return await self._judge(post, progress)
-            except Exception as exc:  # whatever broke, the post must not stay up without a verdict
-                log.error(
-                    "post %s: handling failed (%s); removing it (fail closed)", post.key, type(exc).__name__
-                )
-                return await self._fail_closed(post, progress)
+            return await self._judge(post, progress)
+        except Exception as exc:  # whatever broke, the post must not stay up without a verdict
+            log.error(
+                "post %s: handling failed (%s); removing it (fail closed)", post.key, type(exc).__name__
+            )
+            return await self._fail_closed(post, progress)
         finally:
             self._in_flight.discard(post.key)
             if progress.consent_task is not None and not progress.consent_task.done():

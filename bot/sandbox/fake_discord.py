@@ -31,7 +31,6 @@ import copy
 import json
 import math
 import re
-import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from typing import Any, Self
 from aiohttp import web
 
 from bot.sandbox.fake_discord_gateway import FakeGateway
-from bot.sandbox.fake_discord_media import EmbedKind, FakeMediaSites
+from bot.sandbox.fake_discord_media import EmbedKind, FakeMediaSites, serve
 from bot.sandbox.fake_discord_rest import FakeRestApi, InteractionRecord, UploadedFile, read_request
 from bot.sandbox.fake_discord_state import (
     DM_CHANNEL_TYPE,
@@ -169,17 +168,7 @@ class FakeDiscordServer:
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/attachments/{attachment_id:\\d+}/{filename}", self._handle_attachment)
         app.router.add_get("/external/{file_id:\\d+}/{filename}", self.media.proxy)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        try:
-            await web.SockSite(runner, sock).start()
-        except BaseException:
-            sock.close()
-            await runner.cleanup()
-            raise
-        port = sock.getsockname()[1]
+        runner, port = await serve(app, "127.0.0.1", shutdown_timeout=2.0)
         self._root_url = f"http://127.0.0.1:{port}"
         self.state.base_url = self._root_url
         self._runner = runner

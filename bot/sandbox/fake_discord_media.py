@@ -23,6 +23,21 @@ EmbedKind = Literal["image", "gifv", "video", "link", "article", "rich"]
 THIRD_PARTY_HOST = "127.0.0.2"
 
 
+async def serve(app: web.Application, host: str, *, shutdown_timeout: float) -> tuple[web.AppRunner, int]:
+    """Serve ``app`` on a free port of ``host``; the runner (to clean up) and the port."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
+    await runner.setup()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((host, 0))
+    try:
+        await web.SockSite(runner, sock).start()
+    except BaseException:
+        sock.close()
+        await runner.cleanup()
+        raise
+    return runner, int(sock.getsockname()[1])
+
+
 @dataclass(frozen=True, slots=True)
 class HostedFile:
     """A file the third-party site (and Discord's proxy copy of it) serves."""
@@ -48,18 +63,8 @@ class FakeMediaSites:
         """Start the third-party site; ``proxy_base`` is the fake Discord's root URL (the proxy's origin)."""
         app = web.Application()
         app.router.add_get("/{tail:.*}", self._third_party)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind((THIRD_PARTY_HOST, 0))
-        try:
-            await web.SockSite(runner, sock).start()
-        except BaseException:
-            sock.close()
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self.third_party_url = f"http://{THIRD_PARTY_HOST}:{sock.getsockname()[1]}"
+        self._runner, port = await serve(app, THIRD_PARTY_HOST, shutdown_timeout=1.0)
+        self.third_party_url = f"http://{THIRD_PARTY_HOST}:{port}"
         self.proxy_base = proxy_base
 
     async def stop(self) -> None:

@@ -61,25 +61,19 @@ def media_of(message: discord.Message, client: discord.Client) -> list[PostImage
     return images
 
 
-def _is_own(message: discord.Message, client: discord.Client | None) -> bool:
-    me: Any = client.user if client is not None else None
+def _is_own(message: discord.Message, client: discord.Client) -> bool:
+    me: Any = client.user
     return me is not None and message.author.id == me.id
 
 
-def post_of(message: discord.Message, *, edited: bool, client: discord.Client | None = None) -> Post | None:
+def post_of(message: discord.Message, *, edited: bool, client: discord.Client) -> Post | None:
     """A Post for a guild message with any media (else None); never for the bot's own messages.
 
-    Webhook and bot posts are included (see the module's note); without ``client`` embeds are not read.
+    Webhook and bot posts are included (see the module's note).
     """
     if message.guild is None or _is_own(message, client):
         return None
-    if client is not None:
-        images = tuple(media_of(message, client))
-    else:
-        images = tuple(
-            _attachment_image(a, f"{message.channel.id}:{message.id}:{a.id}", str(message.id))
-            for a in message.attachments
-        )
+    images = tuple(media_of(message, client))
     if not images:
         return None
     channel = message.channel

@@ -25,17 +25,25 @@ from bot.platforms.discord.embeds import on_discord_media
 from bot.sandbox.fake_discord import FakeDiscordServer
 from bot.scanning import InlineScanner
 from tests import mediagen
+from tests.bot.platforms.test_discord_e2e import (
+    ALICE,
+    APP,
+    BOB,
+    BOT,
+    CASES,
+    CHANNEL,
+    GUILD,
+    OWNER,
+    POLICY,
+    REVIEW,
+    TOKEN,
+)
 from tests.fakes.discord import QuietFrontend
 from tests.fakes.platform import FakeConsentLookup
 from tests.fakes.settings import make_settings
 from tests.imagegen import encode
 
-TOKEN = "fake-token"  # noqa: S105
-BOT, APP = 900, 901
-GUILD, CASES, REVIEW, ELSEWHERE = 1, 10, 13, 14
-OWNER, ALICE, BOB, OTHER_BOT = 41, 42, 43, 77
-CHANNEL = ChatRef("discord", str(CASES))
-POLICY = f'[groups."discord:{CASES}"]\nreview_chat = "discord:{REVIEW}"\nnotice_ttl_s = 5\n'
+ELSEWHERE, OTHER_BOT = 14, 77  # the server, channels and members are the end-to-end suite's
 
 
 @dataclass
