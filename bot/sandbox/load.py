@@ -32,6 +32,7 @@ from bot.consent.model import ChatRef
 from bot.core.pipeline import HandledPost
 from bot.platforms.telegram import TelegramFrontend, TelegramPlatform, build_application
 from bot.sandbox.fake_telegram import FakeTelegramServer
+from bot.sandbox.fake_telegram_state import prepare_thumbnails
 from config.settings import Settings
 
 GROUP_ID = -1009000000001
@@ -106,6 +107,8 @@ async def _drive(
         server.add_user(member, f"Dr {member}", started_bot=True)
     judged: dict[int, tuple[float, HandledPost]] = {}
     all_judged = asyncio.Event()
+    for _, data in images[:posts]:
+        prepare_thumbnails(data)
 
     async def on_handled(result: HandledPost) -> None:
         judged[int(result.post_key.rsplit(":", 1)[1])] = (time.monotonic(), result)
@@ -143,10 +146,15 @@ async def _drive(
 
 async def _sample(samples: _Samples, moderator: Any, server: FakeTelegramServer, started: float) -> None:
     me = psutil.Process()
-    next_backlog = 0.0
+    next_backlog = next_listing = 0.0
+    children: list[psutil.Process] = []
     while True:
         try:
-            children = me.children(recursive=True)
+            if time.monotonic() >= next_listing:
+                # Listing children walks all of /proc (about 10 ms here): once a second, not every sample, or
+                # the sampler itself would slow the event loop it shares with the bot.
+                children = me.children(recursive=True)
+                next_listing = time.monotonic() + 1.0
             split = [int(me.memory_info().rss), *sorted((_rss(child) for child in children), reverse=True)]
         except psutil.Error:
             split, children = [], []
