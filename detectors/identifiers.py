@@ -6,8 +6,10 @@ number, an e-mail or a postal address. Lines matched by no rule are plain text f
 
 Design notes:
 
-* Everything is rule-based and pure: compiled regular expressions and frozen word lists, no model, no I/O,
-  no clock. The same lines always give the same matches.
+* Everything is rule-based and pure: compiled regular expressions and frozen word lists, no model, no I/O
+  at call time, no clock. The same lines always give the same matches. Names without a field label
+  (bed signs, wristbands, monitor headers) come from :mod:`detectors.names`, which reads its lexicons once
+  at import.
 * OCR text is noisy (missing spaces, O/0 and I/1 swaps, lost accents), so each line is matched on a
   *folded* copy (lower case, accents stripped, digit look-alikes fixed inside numbers) that keeps the
   character positions of the original, so the original case is still at hand for names.
@@ -29,6 +31,7 @@ from types import MappingProxyType
 from typing import Final
 
 from detectors.base import BoundingBox, FindingKind
+from detectors.names import find_name, fragment_shape, is_given_name, is_name_line, line_cues
 
 __all__ = ["IdentifierMatch", "TextLine", "classify_lines", "nir_is_valid"]
 
@@ -116,57 +119,6 @@ def _count_digits(text: str) -> int:
 # --------------------------------------------------------------------------------------------------
 # Word lists
 # --------------------------------------------------------------------------------------------------
-
-# Common first names (French, English and the most frequent others in French hospitals), folded.
-# Words that are also everyday nouns or places ("Rose", "Mark", "Victoria", "Paris") are left out:
-# they appear on signs and posters next to capitals far more often than as patients' names.
-_FIRST_NAMES: Final = _words(
-    """
-    aaron abdel abdou abdoulaye abel adam adele adeline adrien agathe agnes ahmed aicha aida alain
-    alban albert alexandra alexandre alexis alfred ali alice alicia aline alison alix amandine
-    amelie amina aminata amine anais andre andrea andree angelique anna annabelle anne annette
-    annick annie anthony antoine antoinette antonio apolline armand arnaud arthur audrey augustin
-    aurelie aurelien axel aya aymeric baptiste barbara bastien beatrice benedicte benjamin benoit
-    bernadette bernard bertrand bilal blanche brigitte bruno camille capucine carla carlos carole
-    caroline catherine cecile celia celine chantal charles charlie charlotte chloe christelle
-    christian christiane christine christophe claire clara claude claudine clemence clement
-    clementine colette coralie corentin corinne cyril cyrille damien daniel daniele danielle david
-    delphine denis denise didier dominique dylan edith edouard eliane elie elisa elisabeth elise
-    ella elodie eloise elsa emeline emile emilie emma emmanuel emmanuelle enzo eric estelle
-    esther ethan etienne eugenie eva evelyne fabien fabienne fabrice fanny farid fatima fatou felix
-    fernand fernande florent florian francis francine franck francois francoise frederic
-    frederique gabriel gabrielle gael gaelle gaetan gauthier genevieve georges georgette gerald
-    gerard germaine gilbert gilles ginette gisele gregoire gregory guillaume gustave hamza helene
-    henri henriette herve hugo ibrahim ines irene isabelle jacqueline jacques jean jeanne jeannine
-    jennifer jeremie jeremy jerome jessica joel joelle johan johanna jonathan jordan josette joseph
-    josiane jules julia julie julien juliette justine karim karine kevin killian laetitia lana laura
-    laure laurence laurent lea leila lena leo leon leonie liliane lina lionel lisa loic lola lorenzo
-    louis louise luc lucas lucie lucien lucienne ludovic madeleine mael maelle magali malik mamadou
-    manon marc marcel marcelle margaux margot marguerite maria marianne marie marine mario marion
-    marius marthe martine mathias mathieu mathilde matteo matthieu maurice maxime mehdi melanie
-    melissa michel micheline michele mickael mireille mohamed mohammed monique morgane moussa muriel
-    mylene nadege nadia nadine nathalie nathan nicolas nicole noah noel noemie nora oceane odette
-    odile olivier omar oscar pascal pascale patrice patricia patrick paul paule paulette pauline
-    philippe pierre quentin rachel rachid raphael raphaelle raymond raymonde regis remi renee rene
-    richard robert robin rodolphe roger roland romain romane sabine sacha samia samir samuel sandra
-    sandrine sarah sebastien serge severine simon simone solange sophie stephane stephanie suzanne
-    sylvain sylvie tatiana theo theodore therese thibault thibaut thierry thomas timothee tristan
-    valentin valentine valerie vanessa veronique victor vincent virginie vivien xavier yann yannick
-    yasmine yassine yolande youssef yves yvette yvonne zoe abigail adrian alan albert alexander
-    amanda amy andrew angela ann anthony ashley barbara betty brandon brenda brian carol carolyn
-    charles cheryl christopher cynthia debbie deborah debra dennis diane donald donna dorothy
-    douglas edward elizabeth emily eric evelyn frances frank gary george gloria gregory hannah
-    harold harry heather helen henry isabella jack jacob james janet janice jason jeffrey jennifer
-    jerry jesse joan john jonathan joseph joshua joyce judith julia justin karen katherine kathleen
-    kathryn keith kelly kenneth kevin kimberly kyle larry lauren laura linda lisa logan margaret
-    martha mary matthew megan melissa michael michelle nancy natalie nicholas olivia pamela patricia
-    peter philip rachel ralph raymond rebecca richard robert roger ronald russell ruth ryan samantha
-    samuel sandra sarah scott sean sharon shirley sophia stephanie stephen steven susan teresa terry
-    theresa timothy tyler walter wayne william zachary jane emma anna maria jose manuel
-    antonio carmen lucia pedro luis miguel javier joao ana francisco fernando hans klaus jurgen
-    wolfgang helmut uwe stefan andreas birgit ursula ingrid
-    """
-)
 
 # Capitalised words that start headings, institutions, signs and places rather than a surname: an
 # upper-case run holding one of them before a first name ("CENTRE HOSPITALIER Marie Curie",
@@ -321,7 +273,7 @@ _BIRTH_LABEL: Final = re.compile(
     r"date\s*(?:de\s*)?naiss?\w*|date\s*(?:et|/|&)\s*lieu\s*de\s*naiss?\w*|date\s*of\s*birth|birth\s*date"
     r"|birthdate|birthday|date\s*birth|dob|d\.o\.b\.?|ddn|naissance|birth(?!\s*place)"
     r"|geb(?:urtsdatum|urtstag|oren|\.)|born"
-    r"|(?P<ne>n\s*e\s*(?:\(\s*e\s*\)|e)?\s*s?\s*le)"
+    r"|(?P<ne>n\s*e\s*(?:\(\s*e\s*\)\s*(?:le)?|e?\s*s?\s*le))"
     r")(?![a-z])"
 )
 # "lieu de naissance", "place of birth", "nom de naissance" name something else than the date.
@@ -430,7 +382,7 @@ _DATE_MONTH_DAY: Final = re.compile(
     r"(?<![a-z])([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+((?:18|19|20)\d{2})(?!\d)"
 )
 # "12/03/1954 (70 ans)": an age right after a date makes it a birth date.
-_AGE_AFTER: Final = re.compile(r"^\s*[(,\-]?\s*\d{1,3}\s*(?:ans|an|years?|yrs?|y\.?o\.?)(?![a-z])")
+_AGE_AFTER: Final = re.compile(r"^\s*[(,\-]?\s*\d{1,3}\s*(?:ans|an|a|years?|yrs?|y\.?o\.?|y)(?![a-z])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -549,10 +501,6 @@ _POSTCODE_NOT_CITY: Final = _words(
     """
 )
 
-# Identifier stamped from a date and a time by imaging devices ("11-05-25-142825"): at least three
-# hyphenated digit groups, then a long one. Alone on its line only; a date range or an ISBN does not fit.
-_RECORD_CODE_SHAPE: Final = re.compile(r"[a-z]{0,3}\d{2,4}(?:-\d{2,4}){2,}-\d{5,}")
-
 
 # --------------------------------------------------------------------------------------------------
 # Names (matched on the original case)
@@ -599,8 +547,7 @@ def _uncased(token: str) -> bool:
 
 
 def _is_first_name(token: str) -> bool:
-    parts = [p for p in _fold(token.strip(_EDGE_PUNCTUATION)).split("-") if p]
-    return bool(parts) and parts[0] in _FIRST_NAMES
+    return is_given_name(token)
 
 
 def _folded_token(token: str) -> str:
@@ -913,8 +860,6 @@ def _match_records(info: _Line, labels: list[tuple[int, int, FindingKind, str]],
             results.add(
                 info, FindingKind.RECORD_NUMBER, "record-labelled", 0.9 if strength == "strong" else 0.7
             )
-    if _RECORD_CODE_SHAPE.fullmatch(text.strip()):
-        results.add(info, FindingKind.RECORD_NUMBER, "record-code-shape", 0.5)
 
 
 def _match_labelled_dates(
@@ -1078,8 +1023,89 @@ def _nir_label_above(target: _Line, results: _Results, factor: float) -> None:
             results.add(target, FindingKind.NIR, "nir-labelled-no-key", 0.6 * factor)
 
 
+def _context_names(lines: list[_Line], results: _Results) -> None:
+    """Unlabelled names from their shape and the patient cues on their line or the next one."""
+    cues = [line_cues(line.raw, line.folded) for line in lines]
+    cue_at = [
+        not line.is_mrz and (bool(line.dates) or cue.patient) for line, cue in zip(lines, cues, strict=True)
+    ]
+    for i, line in enumerate(lines):
+        if line.is_mrz:
+            continue
+        around = [j for j in (i - 1, i + 1) if 0 <= j < len(lines) and not lines[j].is_mrz]
+        near = any(cue_at[j] for j in around)
+        near_patient = any(cues[j].patient for j in around)
+        hit = find_name(
+            line.raw,
+            line.folded,
+            date_on_line=bool(line.dates),
+            near_cue=near,
+            cues=cues[i],
+            near_patient=near_patient,
+        )
+        if hit is not None:
+            results.add(line, FindingKind.PERSON_NAME, hit.rule, hit.strength)
+    # A bed sign or a wristband read as one word a line: "RAKOTO" over "Hery", a date or a bed nearby.
+    shapes = [fragment_shape(line.raw) if not line.is_mrz else "" for line in lines]
+    for i in range(len(lines) - 1):
+        pair = {shapes[i], shapes[i + 1]}
+        if "" in pair or not pair & {"upper", "given"} or pair == {"upper"}:
+            continue
+        if any(cue_at[max(0, i - 1) : i + 3]):
+            results.add(lines[i], FindingKind.PERSON_NAME, "name-split-lines", 0.65)
+            results.add(lines[i + 1], FindingKind.PERSON_NAME, "name-split-lines", 0.65)
+
+
+_NAMELESS_PATIENT_KINDS: Final = frozenset(
+    {FindingKind.BIRTH_DATE, FindingKind.RECORD_NUMBER, FindingKind.NIR}
+)
+
+
+def _names_in_patient_frame(lines: list[_Line], results: _Results) -> None:
+    """A frame that already holds a birth date, a record number or a NIR names its patient too.
+
+    PACS and monitor headers print the name a few lines from the birth date and the ID, and OCR may read
+    them in any order, so the neighbouring-line cues miss it: there a line shaped like a whole name counts.
+    """
+    if not any(kind in _NAMELESS_PATIENT_KINDS for _, kind in results.best):
+        return
+    for line in lines:
+        if line.is_mrz or (line.index, FindingKind.PERSON_NAME) in results.best:
+            continue
+        if is_name_line(line.raw):
+            results.add(line, FindingKind.PERSON_NAME, "name-in-patient-frame", 0.6)
+
+
+# A 6-10 digit number is a record number only beside a name: alone it is a lot, a serial or a count.
+_BARE_ID: Final = re.compile(r"(?<![\w/.:,\-])\d{6,10}(?![\w/.:,]|-\d)")
+
+
+def _records_beside_names(lines: list[_Line], results: _Results) -> None:
+    named = {match.line_index for match in results.best.values() if match.kind is FindingKind.PERSON_NAME}
+    for line in lines:
+        if line.is_mrz or not named & {line.index - 1, line.index, line.index + 1}:
+            continue
+        if (line.index, FindingKind.RECORD_NUMBER) in results.best:
+            continue
+        text = _masked(line.folded, line.masked + [(d.start, d.end) for d in line.dates])
+        if _BARE_ID.search(text) and not line_cues(line.raw, line.folded).product:
+            results.add(line, FindingKind.RECORD_NUMBER, "record-beside-name", 0.6)
+
+
 _CONTEXT_NAME_RULES: Final = frozenset(
-    {"name-title", "name-labelled", "name-upper-first", "name-first-upper"}
+    {
+        "name-title",
+        "name-labelled",
+        "name-upper-first",
+        "name-first-upper",
+        "name-comma",
+        "name-context",
+        "name-context-near",
+        "name-initials",
+        "name-surname-cue",
+        "name-split-lines",
+        "name-in-patient-frame",
+    }
 )
 
 
@@ -1133,32 +1159,52 @@ _KIND_ORDER: Final = MappingProxyType(
 
 
 # A care facility's name burned into an image (an ultrasound or endoscopy screen, a scanned form) is on
-# DICOM's de-identification list (PS3.15 Annex E: InstitutionName). With the exam's date or time beside it,
-# it points at one visit of one patient. Alone (a slide footer, a logo) it identifies nobody. French
-# "clinique" is also an adjective ("cas clinique"): only a line that starts with it names a facility.
+# DICOM's de-identification list (PS3.15 Annex E: InstitutionName). Beside the exam's date or time, or in
+# a frame that already points at a patient, it narrows down one visit of one person. Alone (a slide
+# footer, a logo) it identifies nobody. French "clinique" is also an adjective ("cas clinique"): only a
+# line that starts with it names a facility.
 _FACILITY: Final = re.compile(
     r"(?<![a-z])(?:h[oô]pital|hopital|hospital|hosp|chu|chru|chr|ghu|ap-?hp|^\s*clinique|clinic|polyclinique"
     r"|infirmary|centre\s+hospitalier|med(?:ical)?\s*(?:ctr|center|centre)|health\s*(?:center|centre|system)"
-    r"|sanatorium|maternit[eé])(?![a-z])"
+    r"|sanatorium|maternit[eé]|klinik(?:um)?|ospedale|hospitalario|krankenhaus)(?![a-z])"
 )
 _EXAM_TIME: Final = re.compile(r"(?<!\d)\d{1,2}:\d{2}:\d{2}(?!\d)|(?<!\d)\d{1,2}:\d{2}\s?(?:am|pm)(?![a-z])")
+# How far from the facility line the exam date or time may be: device headers are a few lines tall.
+_FACILITY_WINDOW: Final = 4
+_PATIENT_KINDS: Final = frozenset(
+    {FindingKind.PERSON_NAME, FindingKind.BIRTH_DATE, FindingKind.NIR, FindingKind.RECORD_NUMBER}
+)
 
 
-def _exam_context(lines: list[_Line], results: _Results) -> None:
-    facility = next((line for line in lines if _FACILITY.search(line.folded)), None)
-    if facility is None:
-        return
-    if any(line.dates or _EXAM_TIME.search(line.folded) for line in lines):
-        results.add(facility, FindingKind.CARE_FACILITY, "facility-with-exam-time", 0.7)
+def _facility_context(lines: list[_Line], results: _Results) -> None:
+    patient = any(match.kind in _PATIENT_KINDS for match in results.best.values())
+    for i, line in enumerate(lines):
+        # A sentence that mentions a hospital is prose, not a screen header.
+        if not _FACILITY.search(line.folded) or len(line.raw.split()) > 10:
+            continue
+        window = lines[max(0, i - _FACILITY_WINDOW) : i + _FACILITY_WINDOW + 1]
+        if any(other.dates or _EXAM_TIME.search(other.folded) for other in window):
+            results.add(line, FindingKind.CARE_FACILITY, "facility-with-exam-time", 0.7)
+        elif patient:
+            results.add(line, FindingKind.CARE_FACILITY, "facility-with-patient", 0.6)
 
 
-# Chinese identity documents and forms: 姓名 (name), 身份证 (identity card), 号码/编号/证号 (number),
-# 病历号/住院号 (record/admission number), each followed by a value.
-_CJK_NAME_LABEL: Final = re.compile(r"姓\s*名\s*[:：]?\s*\S")
+# Identity labels in Chinese, Japanese and Korean forms, wristbands and device screens, each followed by
+# its value: names (姓名, 氏名, 성명, or "patient:" 患者/病人/환자), identity and record numbers (身份证号,
+# 病历号, 住院号, 门诊号, 护照号, カルテ番号, 患者ID, 등록번호...) and birth dates (出生日期, 生年月日,
+# 생년월일). Generic "number" labels (编号, 号码) are left out: they number products and certificates too.
+_CJK_NAME_LABEL: Final = re.compile(
+    r"(?:姓\s*名|氏\s*名|성\s*명|이\s*름)\s*[:：]?\s*[^\s:：\d]"
+    r"|(?:患者|病人|受检者|就诊人|환자)\s*[:：]\s*[^\s:：\d]"
+)
 _CJK_NUMBER_LABEL: Final = re.compile(
-    r"(?:身份证|证件|号码|编号|证号|病历号|住院号|门诊号|登记号|护照号)[^0-9a-z]{0,12}[:：]\s*[/／]?\s*"
-    r"(?:[^0-9a-z\s]{0,12}[/／])?\s*[0-9a-z]{5,}",
+    r"(?:身份证|公民身份号码|证件号|病历号|病案号|住院号|门诊号|登记号|护照号|就诊卡号|医保卡号|社保卡号"
+    r"|患者\s*id|病人\s*id|カルテ番号|診察券番号|患者番号|등록번호|환자번호|주민등록번호)"
+    r"[^0-9a-z]{0,6}[:：]?\s*[0-9a-z][0-9a-z\-]{4,}",
     re.IGNORECASE,
+)
+_CJK_BIRTH_LABEL: Final = re.compile(
+    r"(?:出生日期|出生年月日?|生年月日|생년월일)\s*[:：]?\s*(?:19|20)?\d{2}\s*[-./年년]\s*\d{1,2}"
 )
 
 
@@ -1169,6 +1215,8 @@ def _cjk_identity_labels(lines: list[_Line], results: _Results) -> None:
             results.add(line, FindingKind.PERSON_NAME, "name-labelled-cjk", 0.8)
         if _CJK_NUMBER_LABEL.search(raw):
             results.add(line, FindingKind.RECORD_NUMBER, "record-labelled-cjk", 0.8)
+        if _CJK_BIRTH_LABEL.search(raw):
+            results.add(line, FindingKind.BIRTH_DATE, "birth-date-labelled-cjk", 0.85)
 
 
 def classify_lines(lines: Sequence[TextLine]) -> list[IdentifierMatch]:
@@ -1180,7 +1228,10 @@ def classify_lines(lines: Sequence[TextLine]) -> list[IdentifierMatch]:
     results = _Results()
     analysed = [_analyse(i, line, results) for i, line in enumerate(lines)]
     _cross_line(analysed, results)
-    _document_context(analysed, results)
-    _exam_context(analysed, results)
+    _context_names(analysed, results)
     _cjk_identity_labels(analysed, results)
+    _document_context(analysed, results)
+    _records_beside_names(analysed, results)
+    _names_in_patient_frame(analysed, results)
+    _facility_context(analysed, results)
     return sorted(results.best.values(), key=lambda m: (m.line_index, _KIND_ORDER.get(m.kind, 99)))

@@ -29,6 +29,11 @@ def add_commands(commands: Any) -> None:
     bench = commands.add_parser("bench", help="measure detection quality and speed on a labelled corpus")
     bench.add_argument("corpus", type=Path, metavar="CORPUS_DIR", help="folder with labels.jsonl")
     bench.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    bench.add_argument(
+        "--split",
+        choices=("tune", "test"),
+        help="only the images of this split (a set written by 'consentguard evalset')",
+    )
     bench.set_defaults(handler=_cmd_bench)
 
 
@@ -93,15 +98,20 @@ def _human_line(record: dict[str, object]) -> str:
 
 def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bootstrap import build_scan_engine
-    from bot.cli.bench import print_summary, run_benchmark
+    from bot.cli.bench import print_summary, read_rows, run_benchmark
 
     labels = args.corpus / "labels.jsonl"
     if not labels.is_file():
         print(f"error: {labels} not found", file=sys.stderr)
         return 2
+    try:
+        read_rows(args.corpus, args.split)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     with build_scan_engine(settings) as engine:
         progress = sys.stderr if sys.stderr.isatty() or os.environ.get("CONSENTGUARD_PROGRESS") else None
-        figures = run_benchmark(engine, args.corpus, progress=progress or _DotProgress())
+        figures = run_benchmark(engine, args.corpus, progress=progress or _DotProgress(), split=args.split)
     if args.json:
         print(json.dumps(figures, indent=2))
     else:

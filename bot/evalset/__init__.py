@@ -1,0 +1,23 @@
+"""An evaluation set generated at run time: labelled photos of names and harmless text on ward objects.
+
+``consentguard evalset OUT_DIR`` writes it; ``consentguard bench OUT_DIR --split test`` measures on it.
+Images are never committed: the seed makes them, and the labels are right by construction.
+
+Each ``labels.jsonl`` row has the shared corpus fields (``file``, ``faces``, ``identifying_text``,
+``barcode``, ``exif_gps``, ``dicom_phi``, ``category``, ``source``, ``license``) and:
+
+- ``split``: "tune" or "test", half each, stratified by layout and positive/negative;
+- ``layout``: bed_sign, wristband, monitor, pacs, form, tube, whiteboard, ward_sign, scale_chart, clean;
+- ``case``: "name-unlabelled", "name-labelled", "harmless-text" or "clean";
+- ``origin``: the name pool the patient was drawn from (null without a name);
+- ``unlabelled_name``: the identifying text is a name with no field label ("Nom :", "Name:");
+- ``name_format``, ``language``, ``font``, ``text_px`` (em size of the identifying text in the final
+  image, or of the main text), ``severity`` (mild, moderate, severe), ``degradations`` (each step with its
+  parameters), ``width``, ``height``, ``text`` (the lines drawn).
+
+Faces are not drawn yet (``faces`` is always 0); a later layout can add them without changing the format.
+"""
+
+from bot.evalset.generate import DEFAULT_COUNT, DEFAULT_SEED, REFERENCE_YEAR, generate
+
+__all__ = ["DEFAULT_COUNT", "DEFAULT_SEED", "REFERENCE_YEAR", "generate"]

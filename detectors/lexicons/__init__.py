@@ -1,0 +1,1 @@
+"""Word lists (plain text, one folded word per line) read once by :mod:`detectors.names`."""
