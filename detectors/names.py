@@ -148,8 +148,19 @@ def is_given_name(token: str) -> bool:
     return folded in GIVEN_NAMES or folded.split("-", 1)[0] in GIVEN_NAMES
 
 
+#: Letters of French and English words. A token with any other letter ("Sơn", "Şimşek", "Łukasz") is
+#: no French or English word, even when it folds to one ("son", "simsek"): it is never clinical or everyday.
+_FRENCH_ENGLISH_LETTERS: Final = frozenset("abcdefghijklmnopqrstuvwxyzàâäéèêëîïôöùûüÿçœæ")
+
+
+def _foreign(token: str) -> bool:
+    return any(c.isalpha() and c not in _FRENCH_ENGLISH_LETTERS for c in token.lower())
+
+
 def is_clinical_word(token: str) -> bool:
     """Whether ``token`` is a clinical, sign or common word that is never part of a name."""
+    if _foreign(token):
+        return False
     folded = _fold(token.strip(".,;:'\"()"))
     if folded in CLINICAL_WORDS:
         return True
@@ -187,7 +198,10 @@ class _Tok:
 
 
 def _repair(word: str) -> str:
-    """Undo O/0 and I/1 swaps inside a word ("DUP0NT" -> "DUPONT"), keeping the case of the word."""
+    """Undo O/0, I/1 and S/$ swaps inside a word ("DUP0NT" -> "DUPONT"), keeping the case of the word."""
+    if "$" in word and sum(c.isalpha() for c in word) >= 3:
+        # OCR reads S, Ş and Ș as "$": in a word of letters it is one ("$IMŞEK", "$TEFANIA").
+        word = word.replace("$", "S")
     if not _DIGIT_IN_WORD.match(word) or sum(c.isalpha() for c in word) < 3:
         return word
     upper = sum(c.isupper() for c in word) * 2 >= sum(c.isalpha() for c in word)
@@ -277,7 +291,7 @@ def _runs(tokens: list[_Tok]) -> list[tuple[int, int]]:
 def _everyday(core: list[_Tok]) -> bool:
     """Whether a run's words are all everyday or clinical words, with no given name among them."""
     return not any(t.given for t in core) and all(
-        _fold(t.text.strip(".,;:'\"")) in COMMON_WORDS for t in core
+        not _foreign(t.text) and _fold(t.text.strip(".,;:'\"")) in COMMON_WORDS for t in core
     )
 
 

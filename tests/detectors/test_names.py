@@ -321,6 +321,10 @@ def test_rule_names_carry_no_text() -> None:
         pytest.param(["Rm 6 : Trần Minh Khoa back home today"], {0}, id="whiteboard-room-sentence"),
         # A short surname in capitals beside a bed label on the next line.
         pytest.param(["Lit 12", "Awa SY", "Né(e) le 02/05/1961"], {1}, id="short-surname-bed-near"),
+        # Ş read as "$" by OCR.
+        pytest.param(["$AHIN Elif  03/09/1971  F"], {0}, id="dollar-for-s-cedilla"),
+        # "Sơn" folds to the French word "son", but a Vietnamese letter is no French word.
+        pytest.param(["Chambre 31", "Minh Sơn PHẠM", "Né(e) le 13/10/1953"], {1}, id="vietnamese-letters"),
     ],
 )
 def test_names_in_headers_and_whiteboards(lines: list[str], expected: set[int]) -> None:
@@ -340,6 +344,7 @@ def test_a_birth_date_after_the_form_label_ne_e() -> None:
         pytest.param(["Bay 2 Bed 4", "FALLS RISK", "Hoist x2"], id="falls-notice-en"),
         pytest.param(["Lit 3", "ISOLEMENT CONTACT", "Port de gants"], id="isolation-notice"),
         pytest.param(["Paul M. Renard contributed to this chapter"], id="author-in-a-sentence"),
+        pytest.param(["Lit 5 ADULTE Alarmes : ON", "FC 72", "SpO2 97 %"], id="monitor-mode-line"),
         pytest.param(["Né(e): 11/02/1950", "CT THORAX", "SOINS INTENSIFS"], id="headings-by-a-birth-date"),
     ],
 )
