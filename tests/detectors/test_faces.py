@@ -1,8 +1,9 @@
+import io
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageEnhance
 
 from detectors.base import FindingKind, Frame
 from detectors.errors import DetectorError
@@ -79,6 +80,58 @@ def test_smiley_drawing_is_not_a_face(faces: MediaPipeFaceDetector) -> None:
     draw.ellipse((282, 200, 322, 250), fill="black")
     draw.arc((180, 240, 332, 350), 20, 160, fill="black", width=8)
     assert faces.detect(_frame(image)) == []
+
+
+def _drawn_face(draw: ImageDraw.ImageDraw, cx: int, cy: int, r: int, fill: str | None, mood: int) -> None:
+    draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=fill, outline="black", width=max(2, r // 15))
+    for side in (-1, 1):
+        eye = (cx + side * r // 3, cy - r // 3)
+        draw.ellipse((eye[0] - r // 8, eye[1] - r // 8, eye[0] + r // 8, eye[1] + r // 8), fill="black")
+    mouth = (cx - r // 2, cy - r // 4 + mood * r // 6, cx + r // 2, cy + r // 2 + mood * r // 6)
+    draw.arc(mouth, 20 if mood <= 0 else 200, 160 if mood <= 0 else 340, fill="black", width=max(2, r // 15))
+
+
+def _pain_scale(fill: str | None) -> Image.Image:
+    """Six drawn faces from smiling to crying, as on the pain scales pinned in every ward."""
+    image = Image.new("RGB", (900, 320), "white")
+    draw = ImageDraw.Draw(image)
+    for index in range(6):
+        _drawn_face(draw, 75 + index * 150, 160, 62, fill, mood=-1 if index < 2 else (0 if index < 4 else 1))
+    return image
+
+
+def _jpeg(image: Image.Image, quality: int) -> Image.Image:
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=quality)
+    return Image.open(io.BytesIO(out.getvalue())).convert("RGB")
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        pytest.param(_pain_scale("yellow"), id="pain-scale-filled"),
+        pytest.param(_pain_scale("white"), id="pain-scale-line-drawing"),
+        pytest.param(_jpeg(_pain_scale("#f6c89f"), 60), id="pain-scale-skin-tone-jpeg"),
+    ],
+)
+def test_drawn_faces_of_a_pain_scale_are_not_faces(faces: MediaPipeFaceDetector, image: Image.Image) -> None:
+    assert faces.detect(_frame(image)) == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda im: ImageEnhance.Brightness(im).enhance(0.2), id="dark"),
+        pytest.param(lambda im: ImageEnhance.Brightness(im).enhance(2.2), id="over-exposed"),
+        pytest.param(lambda im: ImageEnhance.Contrast(im).enhance(0.3), id="washed-out"),
+        pytest.param(lambda im: _jpeg(im, 15), id="jpeg-15"),
+        pytest.param(lambda im: im.quantize(8).convert("RGB"), id="eight-colours"),
+    ],
+)
+def test_a_photographed_face_is_not_taken_for_a_drawing(faces: MediaPipeFaceDetector, change: object) -> None:
+    # The drawn-face filter must not cost a real face its finding, however badly it was photographed.
+    image = change(astronaut())  # type: ignore[operator]
+    assert len(faces.detect(_frame(image))) == 1
 
 
 def test_models_are_checked_against_their_checksums() -> None:
