@@ -15,9 +15,11 @@ Each ``labels.jsonl`` row has the shared corpus fields (``file``, ``faces``, ``i
   image, or of the main text), ``severity`` (mild, moderate, severe), ``degradations`` (each step with its
   parameters), ``width``, ``height``, ``text`` (the lines drawn).
 
-Faces are not drawn yet (``faces`` is always 0); a later layout can add them without changing the format.
+Photographed faces are not drawn yet (``faces`` is always 0). Drawn faces that are no one (pain scales,
+smileys, body charts: layout ``drawing``, case ``drawn-faces``) come after the main images, so that the face
+detector's false positives on drawings are measured too.
 """
 
-from bot.evalset.generate import DEFAULT_COUNT, DEFAULT_SEED, REFERENCE_YEAR, generate
+from bot.evalset.generate import DEFAULT_COUNT, DEFAULT_DRAWINGS, DEFAULT_SEED, REFERENCE_YEAR, generate
 
-__all__ = ["DEFAULT_COUNT", "DEFAULT_SEED", "REFERENCE_YEAR", "generate"]
+__all__ = ["DEFAULT_COUNT", "DEFAULT_DRAWINGS", "DEFAULT_SEED", "REFERENCE_YEAR", "generate"]

@@ -30,6 +30,9 @@ REFERENCE_YEAR = 2026
 #: Shares of the set: images with a name; images without any text (the rest: harmless text).
 POSITIVE_SHARE = 0.5
 CLEAN_SHARE = 0.08
+#: Drawn faces that are no one (pain scales, smileys, body charts), appended after the main plan: they
+#: measure face false positives on drawings, and adding them changed no image or split of the main plan.
+DEFAULT_DRAWINGS = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,20 @@ def assign_splits(specs: list[Spec], seed: int) -> dict[int, str]:
     return splits
 
 
+def drawing_specs(count: int, drawings: int) -> list[Spec]:
+    """The drawings, numbered after the main plan's ``count`` images."""
+    return [Spec(count + i, "drawing", False, None) for i in range(drawings)]
+
+
+def drawing_splits(specs: list[Spec], seed: int) -> dict[int, str]:
+    """Half "tune", half "test", with a generator of their own (the main splits stay as they were)."""
+    rng = random.Random(f"evalset-split-drawings:{seed}")  # noqa: S311 (reproducible data, no secret)
+    indices = [spec.index for spec in specs]
+    rng.shuffle(indices)
+    half = (len(indices) + 1) // 2
+    return {index: "tune" if position < half else "test" for position, index in enumerate(indices)}
+
+
 def render(spec: Spec, seed: int, reference_year: int = REFERENCE_YEAR) -> tuple[dict[str, Any], bytes]:
     """Draw one image; returns its label row (without ``file`` and ``split``) and its encoded bytes."""
     rng = random.Random(f"evalset-image:{seed}:{spec.index}")  # noqa: S311 (reproducible data)
@@ -94,6 +111,8 @@ def render(spec: Spec, seed: int, reference_year: int = REFERENCE_YEAR) -> tuple
     photo = photograph(drawn, rng, nrng, severity)
     if drawn.identifying:
         case = "name-labelled" if drawn.labelled else "name-unlabelled"
+    elif spec.layout == "drawing":
+        case = "drawn-faces"
     else:
         case = "harmless-text" if drawn.lines else "clean"
     row: dict[str, Any] = {
@@ -126,12 +145,16 @@ def generate(
     seed: int = DEFAULT_SEED,
     count: int = DEFAULT_COUNT,
     reference_year: int = REFERENCE_YEAR,
+    drawings: int = 0,
 ) -> dict[str, Any]:
-    """Write ``count`` images and ``labels.jsonl`` into ``out_dir``; returns counts and the time taken."""
+    """Write ``count`` images (plus ``drawings``) and ``labels.jsonl``; returns counts and the time taken."""
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     specs = plan(seed, count)
     splits = assign_splits(specs, seed)
+    extra = drawing_specs(count, drawings)
+    splits.update(drawing_splits(extra, seed))
+    specs = specs + extra
     rows: list[dict[str, Any]] = []
     for spec in specs:
         row, data = render(spec, seed, reference_year)
@@ -142,7 +165,8 @@ def generate(
                 "file": name,
                 **row,
                 "split": splits[spec.index],
-                "source": f"consentguard evalset --seed {seed} --count {count}",
+                "source": f"consentguard evalset --seed {seed} --count {count}"
+                + (f" --drawings {drawings}" if drawings else ""),
                 "license": "generated (made-up names)",
             }
         )

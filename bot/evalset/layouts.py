@@ -764,6 +764,72 @@ def clean(ctx: Context, person: Person | None) -> Drawn:
     return Drawn(image, [], "", 0, False)
 
 
+_DRAWN_FILLS: tuple[RGB, ...] = (
+    (255, 221, 0),
+    (246, 200, 159),
+    (255, 255, 255),
+    (198, 134, 96),
+    (170, 210, 240),
+)
+
+
+def _drawn_face(
+    draw: ImageDraw.ImageDraw, centre: tuple[int, int], radius: int, fill: RGB, mood: int
+) -> None:
+    """A face as people draw one: a disc, two dots, a mouth from smiling (-1) to crying (+1)."""
+    cx, cy = centre
+    width = max(2, radius // 14)
+    draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=fill, outline=BLACK, width=width)
+    eye = max(3, radius // 8)
+    for side in (-1, 1):
+        ex, ey = cx + side * radius // 3, cy - radius // 4
+        draw.ellipse((ex - eye, ey - eye, ex + eye, ey + eye), fill=BLACK)
+    box = (cx - radius // 2, cy, cx + radius // 2, cy + radius // 2)
+    if mood < 0:
+        draw.arc(box, 20, 160, fill=BLACK, width=width)
+    elif mood > 0:
+        draw.arc(
+            (box[0], box[1] + radius // 4, box[2], box[3] + radius // 4), 200, 340, fill=BLACK, width=width
+        )
+    else:
+        draw.line((box[0], cy + radius // 3, box[2], cy + radius // 3), fill=BLACK, width=width)
+
+
+def drawing(ctx: Context, person: Person | None) -> Drawn:
+    """Drawn faces that are no one: a faces pain scale, a smiley sticker, a body chart (faces: 0)."""
+    del person
+    kind = ctx.pick(("pain_faces", "smiley", "body_chart"))
+    width, height = ctx.rng.randint(900, 1200), ctx.rng.randint(600, 900)
+    image = Image.new("RGB", (width, height), _pastel(ctx.rng))
+    draw = ImageDraw.Draw(image)
+    fill = ctx.rng.choice(_DRAWN_FILLS)
+    lines: list[str] = []
+    if kind == "pain_faces":
+        count = ctx.rng.choice((4, 5, 6))
+        radius = min(width // (2 * count + 2), 110)
+        for index in range(count):
+            mood = -1 if index < count // 3 else (0 if index < 2 * count // 3 else 1)
+            _drawn_face(draw, ((2 * index + 1) * width // (2 * count), height // 2), radius, fill, mood)
+        lines = ["0  2  4  6  8  10"]
+        font = font_for(fonts_of_style("sans"), ctx.rng.randrange(8), lines).load(36)
+        draw.text((width // 8, height // 2 + radius + 30), lines[0], fill=BLACK, font=font)
+    elif kind == "smiley":
+        _drawn_face(
+            draw, (width // 2, height // 2), ctx.rng.randint(120, min(width, height) // 2 - 20), fill, -1
+        )
+    else:
+        cx, head = width // 2, height // 10
+        draw.ellipse((cx - head, 40, cx + head, 40 + 2 * head), outline=BLACK, width=4)
+        draw.line((cx, 40 + 2 * head, cx, height - 220), fill=BLACK, width=4)
+        draw.line((cx - 180, height // 3, cx + 180, height // 3), fill=BLACK, width=4)
+        draw.line((cx, height - 220, cx - 90, height - 30), fill=BLACK, width=4)
+        draw.line((cx, height - 220, cx + 90, height - 30), fill=BLACK, width=4)
+        for side in (-1, 1):
+            ex, ey = cx + side * head // 2, 40 + head - 6
+            draw.ellipse((ex - 5, ey - 5, ex + 5, ey + 5), fill=BLACK)
+    return Drawn(image, lines, "", 36 if lines else 0, False)
+
+
 Renderer = Callable[[Context, "Person | None"], Drawn]
 
 #: layout name -> (renderer, draws positives?, draws harmless text?)
@@ -778,4 +844,6 @@ LAYOUTS: dict[str, tuple[Renderer, bool, bool]] = {
     "ward_sign": (ward_sign, False, True),
     "scale_chart": (scale_chart, False, True),
     "clean": (clean, False, False),
+    # Appended after the main plan (see generate.DRAWINGS), so that adding them changed no earlier image.
+    "drawing": (drawing, False, False),
 }

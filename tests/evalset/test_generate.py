@@ -49,7 +49,7 @@ def test_plan_covers_layouts_origins_and_balances_positives() -> None:
     assert len(positives) == 200
     assert {s.origin for s in positives} == set(ORIGINS)
     assert len(ORIGINS) >= 15
-    assert {s.layout for s in specs} == set(LAYOUTS)
+    assert {s.layout for s in specs} == set(LAYOUTS) - {"drawing"}  # drawings come after the plan
     assert all(s.origin is None for s in specs if not s.identifying)
     per_origin = Counter(s.origin for s in positives)
     assert max(per_origin.values()) - min(per_origin.values()) <= 1
@@ -141,14 +141,32 @@ def test_labels_agree_with_what_was_drawn(small_set: SmallSet) -> None:
 def test_cli_writes_a_readable_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser()
     evalset_cli.add_commands(parser.add_subparsers())
-    args = parser.parse_args(["evalset", str(tmp_path / "out"), "--seed", "3", "--count", "4", "--json"])
+    args = parser.parse_args(
+        ["evalset", str(tmp_path / "out"), "--seed", "3", "--count", "4", "--drawings", "2", "--json"]
+    )
     assert args.handler(args, None) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["images"] == 4
+    assert summary["images"] == 6
     rows = _rows(tmp_path / "out")
     assert [row["file"] for row in rows] == [f"eval-{i:04d}.{row['file'][-3:]}" for i, row in enumerate(rows)]
     assert all((tmp_path / "out" / row["file"]).is_file() for row in rows)
-    assert Counter(row["split"] for row in rows) == {"tune": 2, "test": 2}
+    assert Counter(row["split"] for row in rows) == {"tune": 3, "test": 3}
+    assert [row["case"] for row in rows[4:]] == ["drawn-faces", "drawn-faces"]
+
+
+def test_drawings_come_after_the_plan_and_change_none_of_its_images(tmp_path: Path) -> None:
+    generate(tmp_path / "plain", seed=9, count=4)
+    generate(tmp_path / "drawn", seed=9, count=4, drawings=4)
+    plain, drawn = _rows(tmp_path / "plain"), _rows(tmp_path / "drawn")
+    for before, after in zip(plain, drawn[:4], strict=True):
+        assert {**before, "source": ""} == {**after, "source": ""}
+        assert (tmp_path / "plain" / before["file"]).read_bytes() == (
+            tmp_path / "drawn" / after["file"]
+        ).read_bytes()
+    extra = drawn[4:]
+    assert {row["layout"] for row in extra} == {"drawing"}
+    assert all(row["faces"] == 0 and not row["identifying_text"] for row in extra)
+    assert Counter(row["split"] for row in extra) == {"tune": 2, "test": 2}
 
 
 def test_cli_refuses_a_count_below_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
