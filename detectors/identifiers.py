@@ -24,13 +24,13 @@ Design notes:
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
 
 from detectors.base import BoundingBox, FindingKind
+from detectors.folding import fold
 from detectors.names import find_name, fragment_shape, is_given_name, is_name_line, line_cues
 
 __all__ = ["IdentifierMatch", "TextLine", "classify_lines", "nir_is_valid"]
@@ -63,24 +63,6 @@ class IdentifierMatch:
 # --------------------------------------------------------------------------------------------------
 
 
-def _build_fold_table() -> dict[int, str]:
-    """Map each Latin character to one lower-case, accent-free character (lengths must not change)."""
-    table: dict[int, str] = {}
-    code_points = [*range(0x20, 0x250), *range(0xFF01, 0xFF5F)]
-    for cp in code_points:
-        ch = chr(cp)
-        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)).lower()
-        if len(base) == 1 and base != ch:
-            table[cp] = base
-        elif len(ch.lower()) == 1 and ch.lower() != ch:
-            table[cp] = ch.lower()
-    # Typographic apostrophes, the ordinal "º" of "nº" and no-break spaces, as OCR produces them.
-    table.update({0x2019: "'", 0x2018: "'", 0x02BC: "'", 0xB4: "'", 0x60: "'", 0xBA: "°", 0xA0: " "})
-    return table
-
-
-_FOLD: Final = MappingProxyType(_build_fold_table())
-
 # Inside a run of digits, OCR often reads 0 as O and 1 as I, l or |. Only runs that already hold a real
 # digit are fixed, so words ("Il", "OB", "IPP") are left alone.
 _DIGIT_RUN: Final = re.compile(r"[0-9OoIl|]{2,}")
@@ -105,7 +87,7 @@ def _fix_digits(text: str) -> str:
 
 
 def _fold(text: str) -> str:
-    return text.translate(_FOLD)
+    return fold(text)
 
 
 def _words(text: str) -> frozenset[str]:

@@ -24,10 +24,11 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from typing import Final
+
+from detectors.folding import fold
 
 __all__ = [
     "LineCues",
@@ -41,24 +42,9 @@ __all__ = [
 ]
 
 
-def _build_fold_table() -> dict[int, str]:
-    """Latin letters to lower case without accents, one character each (str.translate is fast)."""
-    table: dict[int, str] = {}
-    for cp in range(0x41, 0x250):
-        ch = chr(cp)
-        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)).lower()
-        if len(base) == 1 and base != ch:
-            table[cp] = base
-    table.update({0x2019: "'", 0x2018: "'", 0x02BC: "'"})
-    return table
-
-
-_FOLD_TABLE: Final = _build_fold_table()
-
-
 def _fold(text: str) -> str:
-    """Lower case without accents (the lexicons are stored folded)."""
-    return text.translate(_FOLD_TABLE).lower()
+    """Lower case without accents (the lexicons are stored folded), also outside the Latin table."""
+    return fold(text).lower()
 
 
 def _load(name: str) -> frozenset[str]:
