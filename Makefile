@@ -18,7 +18,9 @@ run: venv
 	$(BIN)/consentguard demo
 
 # The suite, then again with the wall clock a year ahead: nothing may depend on today's date.
+# The consent form's browser tests drive Debian's Chromium: installed first when missing (needs root).
 test: venv
+	sh scripts/install_chromium.sh
 	$(BIN)/pytest -q
 	$(BIN)/pytest -q -p no:cacheprovider --clock-shift-days=365
 

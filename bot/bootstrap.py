@@ -26,17 +26,21 @@ from bot.scanning import build_scan_engine as _engine_from_detection
 from config.settings import Settings
 
 if TYPE_CHECKING:  # the rest is imported where it is built: `consentguard scan` needs no database or HTTP
+    from bot.consent.capture import CaptureLinks
     from bot.consent.model import ChatRef
     from bot.consent.port import ConsentLookup
+    from bot.core.capture import CaptureDesk
     from bot.core.codec import PayloadCodec
     from bot.core.pipeline import Moderator
     from bot.core.policy import Policies
     from bot.core.ports import ImageScanner, Platform
     from bot.core.review import ReviewService
+    from bot.core.takedown import RevocationFollower
     from bot.storage import BotDatabase
     from bot.storage.audit import AuditLog
     from bot.storage.group_settings import SqlGroupSettings
     from bot.storage.quarantine import QuarantineStore
+    from bot.storage.takedowns import SqlConsentedPosts, SqlCursorStore
     from bot.storage.worklog import OffenceCounter, WorkLog
     from detectors.engine import ScanEngine
 
@@ -70,6 +74,8 @@ class Storage:
     offences: OffenceCounter
     group_settings: SqlGroupSettings
     codec: PayloadCodec
+    consented: SqlConsentedPosts
+    cursors: SqlCursorStore
     pseudonym_key: bytes
     clock: Clock
 
@@ -84,6 +90,7 @@ def open_storage(settings: Settings, clock: Clock = utc_now) -> Iterator[Storage
     from bot.storage.keys import load_keyring, load_pseudonym_key
     from bot.storage.quarantine import QuarantineStore
     from bot.storage.sealing import WORKLOG_CONTEXT, Sealer
+    from bot.storage.takedowns import SqlConsentedPosts, SqlCursorStore
     from bot.storage.worklog import OffenceCounter, WorkLog
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -106,6 +113,8 @@ def open_storage(settings: Settings, clock: Clock = utc_now) -> Iterator[Storage
             offences=OffenceCounter(database, clock),
             group_settings=SqlGroupSettings(database, clock),
             codec=PayloadCodec(worklog_sealer.seal, worklog_sealer.open),
+            consented=SqlConsentedPosts(database, Sealer(keyring), clock),
+            cursors=SqlCursorStore(database),
             pseudonym_key=pseudonym_key,
             clock=clock,
         )
@@ -149,26 +158,49 @@ async def consent_lookup(settings: Settings, *, cache_ttl_s: float = 30.0) -> As
     """The configured consent API, or the reference registry started in-process on 127.0.0.1."""
     from bot.consent.httpx_lookup import HttpxConsentLookup
 
+    async with (
+        consent_registry(settings) as (url, key),
+        HttpxConsentLookup(url, key, timeout_s=settings.consent.timeout_s, cache_ttl_s=cache_ttl_s) as lookup,
+    ):
+        yield lookup
+
+
+@contextlib.asynccontextmanager
+async def consent_registry(settings: Settings) -> AsyncIterator[tuple[str, str | None]]:
+    """The consent API's base URL and the bot's key (the lookup and capture clients share them).
+
+    The configured API, or the reference registry started in-process on 127.0.0.1 while the context is open.
+    """
     if settings.consent.url:
         key = settings.consent.api_key.get_secret_value() if settings.consent.api_key else None
-        async with HttpxConsentLookup(
-            settings.consent.url, key, timeout_s=settings.consent.timeout_s, cache_ttl_s=cache_ttl_s
-        ) as lookup:
-            yield lookup
+        yield settings.consent.url, key
         return
+    from datetime import timedelta
+
     from bot.registry.app import create_app
     from bot.registry.inprocess import serve_in_process
+    from bot.registry.service import IssuingRules
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner-only when created here
     database = settings.registry_database()
     key = _embedded_registry_key(settings.data_dir, database)
-    app = create_app(database, lookups_per_minute=settings.consent.registry_lookups_per_minute)
+    app = create_app(
+        database,
+        lookups_per_minute=settings.consent.registry_lookups_per_minute,
+        staff_lookups_per_minute=settings.consent.registry_staff_lookups_per_minute,
+        rules=IssuingRules(
+            max_days=settings.consent.registry_max_days,
+            default_images=settings.consent.registry_default_images,
+            max_images=settings.consent.registry_max_images,
+            issues_per_hour=settings.consent.registry_issues_per_hour,
+        ),
+        public_url=settings.consent.registry_public_url,
+        capture_link_validity=timedelta(minutes=settings.consent.registry_capture_link_minutes),
+        capture_key_file=settings.registry_capture_key(),
+    )
     async with serve_in_process(app) as url:
         log.info("no consent URL configured: reference registry running in-process at %s", url)
-        async with HttpxConsentLookup(
-            url, key, timeout_s=settings.consent.timeout_s, cache_ttl_s=cache_ttl_s
-        ) as lookup:
-            yield lookup
+        yield url, key
 
 
 def _embedded_registry_key(data_dir: Path, database: str) -> str:
@@ -194,7 +226,13 @@ class Overrides:
     clock: Clock = utc_now
     scanner: ImageScanner | None = None
     consent: ConsentLookup | None = None
+    #: The registry's capture links (/consent in chat); None with ``consent`` set: no capture in chat.
+    capture: CaptureLinks | None = None
+    #: Seconds between two looks at a capture link's status.
+    capture_poll_s: float = 3.0
     retry_delays_s: tuple[float, ...] = (30.0, 120.0, 600.0)
+    #: Seconds between two reads of the registry's revocations; None: the settings' value.
+    revocation_poll_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +243,10 @@ class Core:
     review: ReviewService
     policies: Policies
     storage: Storage
+    #: Takes down the posts of withdrawn consents; polling from the moment the core is open.
+    takedown: RevocationFollower
+    #: Consent capture and withdrawal in chat; None when the registry offers no capture links here.
+    capture: CaptureDesk | None = None
 
     def groups(self, platform: str) -> list[ChatRef]:
         """Groups of one platform that have a policy of their own (their rights are checked at start-up)."""
@@ -219,8 +261,13 @@ async def open_core(
     settings: Settings, *, platforms: dict[str, Platform], overrides: Overrides | None = None
 ) -> AsyncIterator[Core]:
     """Build storage, scanner, consent client, pipeline and review service; close them all on exit."""
+    from datetime import timedelta
+
+    from bot.core.capture import CaptureDesk
     from bot.core.pipeline import Moderator
+    from bot.core.poster_limit import PosterLimit
     from bot.core.review import ReviewService
+    from bot.core.takedown import RevocationFollower
     from bot.scanning import ProcessPoolScanner
 
     overrides = overrides or Overrides()
@@ -236,9 +283,16 @@ async def open_core(
             stack.push_async_callback(pool.aclose)
             await pool.warm_up()  # load the models in every worker now, not on the first patient photo
             scanner = pool
-        consent = overrides.consent
+        consent, capture = overrides.consent, overrides.capture
         if consent is None:
-            consent = await stack.enter_async_context(consent_lookup(settings))
+            from bot.consent.capture_client import HttpxCaptureLinks
+            from bot.consent.httpx_lookup import HttpxConsentLookup
+
+            url, key = await stack.enter_async_context(consent_registry(settings))
+            timeout_s = settings.consent.timeout_s
+            consent = await stack.enter_async_context(HttpxConsentLookup(url, key, timeout_s=timeout_s))
+            if capture is None:  # same registry, same key
+                capture = await stack.enter_async_context(HttpxCaptureLinks(url, key, timeout_s=timeout_s))
         policies = load_policies(settings, storage)
         moderator = Moderator(
             platforms=platforms,
@@ -257,6 +311,13 @@ async def open_core(
             # early removal are not held back by scans, up to the backlog; the rest wait on the platform.
             max_concurrent=2 * (settings.detection.workers or os.cpu_count() or 1),
             max_backlog=settings.max_posts_held,
+            consented=storage.consented,
+            poster_limit=PosterLimit(
+                capacity=settings.consent.poster_lookups,
+                window=timedelta(seconds=settings.consent.poster_window_s),
+                unknown_cost=settings.consent.poster_unknown_cost,
+                clock=overrides.clock,
+            ),
         )
         stack.push_async_callback(moderator.aclose)
         review = ReviewService(
@@ -266,7 +327,27 @@ async def open_core(
             group_settings=storage.group_settings,
             clock=overrides.clock,
         )
-        yield Core(moderator, review, policies, storage)
+        takedown = RevocationFollower(
+            consent=consent,
+            platforms=platforms,
+            policies=policies,
+            posts=storage.consented,
+            cursor=storage.cursors,
+            audit=storage.audit,
+            key=storage.pseudonym_key,
+            clock=overrides.clock,
+            interval_s=overrides.revocation_poll_s or settings.consent.revocation_poll_s,
+            first_lookback=timedelta(seconds=settings.consent.revocation_first_lookback_s),
+        )
+        # A withdrawal must reach the posts whatever runs the core (run, the demo, tests): it starts here,
+        # its first round one interval later (the platforms are started by then; a failed round is retried).
+        takedown.start()
+        stack.push_async_callback(takedown.aclose)
+        desk = None
+        if capture is not None:
+            desk = CaptureDesk(capture, clock=overrides.clock, poll_s=overrides.capture_poll_s)
+            stack.push_async_callback(desk.aclose)
+        yield Core(moderator, review, policies, storage, takedown, desk)
 
 
 # -- consentguard run -----------------------------------------------------------------------------------
@@ -310,12 +391,12 @@ async def run(
         try:
             if application is not None and telegram_platform is not None:
                 telegram_frontend = TelegramFrontend(
-                    application, telegram_platform, core.moderator, core.review
+                    application, telegram_platform, core.moderator, core.review, capture=core.capture
                 )
                 await telegram_frontend.start(core.groups("telegram"))
                 tasks.append(asyncio.create_task(telegram_frontend.run_polling()))
             if discord_client is not None and discord_token is not None:
-                discord_client.attach(core.moderator, core.review, core.groups("discord"))
+                discord_client.attach(core.moderator, core.review, core.groups("discord"), core.capture)
                 await discord_client.login(discord_token.get_secret_value())
                 tasks.append(asyncio.create_task(discord_client.connect()))
             core.moderator.start_housekeeping()

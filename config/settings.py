@@ -29,6 +29,9 @@ class DetectionSettings(BaseModel):
     #: PDFs with more pages cannot be fully checked and are refused whole (quarantine).
     pdf_max_pages: int = Field(default=20, ge=1, le=500)
     faces: bool = True
+    #: CenterFace's second look at frames where BlazeFace saw no face (masked, cut, small faces): about
+    #: 100 ms more per face-free image on one core; turning it off trades that recall for speed (README).
+    faces_second_opinion: bool = True
     text: bool = True
     barcodes: bool = True
     ocr_threads: int = Field(default=1, ge=1, le=64)
@@ -63,7 +66,38 @@ class ConsentSettings(BaseModel):
     #: The reference registry's own database (``consentguard consent-api`` and ``consentguard consent``);
     #: default: a SQLite file in the data directory.
     registry_database_url: str | None = None
-    registry_lookups_per_minute: int = Field(default=60, ge=1)
+    #: The reference registry's address as patients' browsers reach it (consent form links, the withdrawal
+    #: page), e.g. ``https://consent.example.org``; default: the address each request came to (in-process).
+    registry_public_url: str | None = None
+    #: Minutes a consent form link may be signed (it works once).
+    registry_capture_link_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    #: The key that seals signed consents (names, signatures); default ``<data_dir>/registry-capture.key``,
+    #: created mode 0600 on first start. Back it up with the database.
+    registry_capture_key_file: Path | None = None
+    #: Requests naming a token (lookups, uses, revocations) per minute and per *bot* key, bursts included.
+    #: The bot looks up every captioned post of every group it guards through one key, so the budget is sized
+    #: for that traffic; each poster is limited by the bot itself. Guessing stays hopeless at this rate
+    #: (docs/consent-api.md: about one chance in 3.8 billion per key and year).
+    registry_lookups_per_minute: int = Field(default=600, ge=1)
+    #: The same allowance for each clinician or admin key (used by hand).
+    registry_staff_lookups_per_minute: int = Field(default=60, ge=1)
+    #: Longest validity of a consent, in days: a request for more is refused (422), never clipped.
+    registry_max_days: int = Field(default=365, ge=1, le=3650)
+    #: Images a consent covers when the request names no number, and the most one may ask for.
+    registry_default_images: int = Field(default=10, ge=1, le=10_000)
+    registry_max_images: int = Field(default=100, ge=1, le=10_000)
+    #: Consents one clinician may issue per hour, bursts included (per key and per clinician; 429 past it).
+    registry_issues_per_hour: int = Field(default=20, ge=1)
+    #: Per-poster limit on registry lookups, checked by the bot before it asks: each (platform, poster) may
+    #: have ``poster_lookups`` tokens looked up per ``poster_window_s`` seconds (a token bucket); a token the
+    #: registry does not know costs ``poster_unknown_cost`` lookups. Past it the post fails closed.
+    poster_lookups: int = Field(default=10, ge=1)
+    poster_window_s: float = Field(default=600.0, gt=0)
+    poster_unknown_cost: int = Field(default=3, ge=1)
+    #: How often the bot asks the registry for withdrawn consents (and takes their posts down).
+    revocation_poll_s: float = Field(default=10.0, gt=0)
+    #: On the very first start, revocations this far back are read too (clock skew, a late start).
+    revocation_first_lookback_s: float = Field(default=600.0, ge=0)
 
 
 class StorageSettings(BaseModel):
@@ -100,5 +134,12 @@ class Settings(BaseSettings):
         """The reference registry's database URL (creating the data directory for the SQLite default)."""
         if self.consent.registry_database_url:
             return self.consent.registry_database_url
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.data_dir.exists():
+            # Owner-only from the start: it will hold patient references (the registry makes its file 0600).
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.data_dir.chmod(0o700)
         return f"sqlite:///{(self.data_dir / 'consent-registry.db').resolve()}"
+
+    def registry_capture_key(self) -> Path:
+        """The key file of the registry's signed consents (``<data_dir>/registry-capture.key`` by default)."""
+        return self.consent.registry_capture_key_file or self.data_dir / "registry-capture.key"

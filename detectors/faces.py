@@ -24,12 +24,14 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from detectors.base import BoundingBox, Finding, FindingKind, Frame, RGBArray
+from detectors.centerface import CenterFaceNet
 from detectors.errors import DetectorError
 from detectors.pixels import scaled
 
 MODEL_PACKAGE = "detectors.models"
 SHORT_RANGE_MODEL = "face_detection_short_range.tflite"
 FULL_RANGE_MODEL = "face_detection_full_range_sparse.tflite"
+CENTERFACE_MODEL = "centerface.onnx"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,15 @@ class FaceSearchSettings:
     max_side: int = 1280
     #: A candidate whose four commonest colours cover this share of its (unsaturated) pixels is drawn.
     drawn_share: float = 0.7
+    #: CenterFace's second look when BlazeFace found nothing (masked, cut and small faces); see README.
+    second_opinion: bool = True
+    second_opinion_side: int = 512
+    second_opinion_score: float = 0.5
+    #: ...and on the frame turned both ways, for a masked patient lying in bed photographed from the side
+    #: (BlazeFace's rotated search needs an open face); smaller and stricter, for it costs two more runs.
+    second_opinion_turned: bool = True
+    second_opinion_turned_side: int = 512
+    second_opinion_turned_score: float = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +115,9 @@ class MediaPipeFaceDetector:
                 self._run(self._short, warm_up, 0, 0, whole_frame=True)
         except (RuntimeError, ValueError, OSError) as exc:
             raise DetectorError(f"cannot load the face models: {type(exc).__name__}") from exc
+        self._second: CenterFaceNet | None = None
+        if self._settings.second_opinion:
+            self._second = CenterFaceNet(load_model_bytes(CENTERFACE_MODEL))
 
     def close(self) -> None:
         """Release the MediaPipe task graphs."""
@@ -118,7 +132,9 @@ class MediaPipeFaceDetector:
             faces = self._search(pixels)
             if not faces:
                 faces = self._search_rotated(pixels)
-        faces = [c for c in faces if flat_colour_share(pixels, c) < self._settings.drawn_share]
+            faces = [c for c in faces if flat_colour_share(pixels, c) < self._settings.drawn_share]
+            if not faces and self._second is not None:
+                faces = self._second_opinion(pixels, self._second)
         return [
             Finding(
                 kind=FindingKind.FACE,
@@ -148,6 +164,26 @@ class MediaPipeFaceDetector:
             if verified >= self._settings.verify_score:
                 accepted.append(_Candidate(max(verified, cand.score), cand.x, cand.y, cand.w, cand.h, True))
         return accepted
+
+    def _second_opinion(self, pixels: RGBArray, net: CenterFaceNet) -> list[_Candidate]:
+        settings = self._settings
+        faces = self._centerface(net, pixels, settings.second_opinion_side, settings.second_opinion_score)
+        if faces or not settings.second_opinion_turned:
+            return faces
+        height, width = pixels.shape[:2]
+        for quarter_turns in (1, 3):
+            turned = np.ascontiguousarray(np.rot90(pixels, quarter_turns))
+            hits = self._centerface(
+                net, turned, settings.second_opinion_turned_side, settings.second_opinion_turned_score
+            )
+            if hits:
+                return [_unrotate(c, quarter_turns, width, height) for c in hits]
+        return []
+
+    def _centerface(self, net: CenterFaceNet, pixels: RGBArray, side: int, score: float) -> list[_Candidate]:
+        found = net.detect(pixels, max_side=side, threshold=score)
+        candidates = [_Candidate(b.score, b.x, b.y, b.w, b.h, True) for b in found]
+        return [c for c in candidates if flat_colour_share(pixels, c) < self._settings.drawn_share]
 
     def _search_rotated(self, pixels: RGBArray) -> list[_Candidate]:
         height, width = pixels.shape[:2]

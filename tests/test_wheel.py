@@ -73,10 +73,17 @@ def test_the_installed_wheel_carries_models_migrations_and_the_example_policy(in
     shipped = {p.relative_to(installed).as_posix() for p in installed.rglob("*") if p.is_file()}
     expected = [
         "detectors/models/face_detection_short_range.tflite",
+        "detectors/models/centerface.onnx",
+        "detectors/models/LICENSE-centerface-MIT.txt",
         "detectors/models/SHA256SUMS",
+        "bot/evalset/portraits/camera.jpg",
+        "bot/evalset/portraits/LICENSE.txt",
         "bot/storage/migrations/versions/0001_initial.py",
         "bot/storage/migrations/versions/0002_group_settings.py",
         "bot/registry/migrations/versions/0001_initial.py",
+        "bot/registry/migrations/versions/0002_capture.py",
+        "bot/registry/templates/form.html",
+        "bot/registry/templates/receipt.html",
         "bot/sandbox/samples/portrait.jpg",
         "config/policy.example.toml",
     ]

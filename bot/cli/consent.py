@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.registry.service import IssuingRules
 
 
 def add_commands(commands: Any) -> None:
@@ -34,8 +37,18 @@ def add_commands(commands: Any) -> None:
     new.add_argument(
         "--purpose", action="append", default=None, choices=["advice", "teaching", "publication"]
     )
-    new.add_argument("--days", type=int, default=30, help="validity in days (default 30)")
-    new.add_argument("--max-images", type=int, default=None, help="how many images it may cover")
+    new.add_argument(
+        "--days",
+        type=int,
+        default=30,
+        help="validity in days (default 30; at most CONSENTGUARD_CONSENT__REGISTRY_MAX_DAYS, 365 by default)",
+    )
+    new.add_argument(
+        "--max-images",
+        type=int,
+        default=None,
+        help="how many images it may cover (default CONSENTGUARD_CONSENT__REGISTRY_DEFAULT_IMAGES, 10)",
+    )
     new.add_argument("--json", action="store_true", help="print a JSON object (with at least 'token')")
     new.set_defaults(handler=_cmd_consent_new)
 
@@ -58,12 +71,22 @@ def add_commands(commands: Any) -> None:
 
 
 def _cmd_consent_api(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import timedelta
+
     import uvicorn
 
     from bot.registry.app import create_app
 
     url = settings.registry_database()
-    app = create_app(url, lookups_per_minute=settings.consent.registry_lookups_per_minute)
+    app = create_app(
+        url,
+        lookups_per_minute=settings.consent.registry_lookups_per_minute,
+        staff_lookups_per_minute=settings.consent.registry_staff_lookups_per_minute,
+        rules=_issuing_rules(settings),
+        public_url=settings.consent.registry_public_url,
+        capture_link_validity=timedelta(minutes=settings.consent.registry_capture_link_minutes),
+        capture_key_file=settings.registry_capture_key(),
+    )
     print(f"consent registry: database {_safe_url(url)}", flush=True)
     print(f"listening on http://{args.host}:{args.port} (OpenAPI at /docs and /openapi.json)", flush=True)
     print("create a key for the bot with: consentguard consent key new --role bot", flush=True)
@@ -92,6 +115,7 @@ def _cmd_consent_new(args: argparse.Namespace, settings: Settings) -> int:
             purposes=args.purpose or ["advice"],
             days=args.days,
             max_images=args.max_images,
+            rules=_issuing_rules(settings),
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -152,6 +176,19 @@ def _cmd_bench_consent(args: argparse.Namespace, settings: Settings) -> int:
             f"(registry on {figures['database']}, client cache off)"
         )
     return 0
+
+
+def _issuing_rules(settings: Settings) -> IssuingRules:
+    """The registry's issuing rules from the settings (the server and the operator commands share them)."""
+    from bot.registry.service import IssuingRules
+
+    consent = settings.consent
+    return IssuingRules(
+        max_days=consent.registry_max_days,
+        default_images=consent.registry_default_images,
+        max_images=consent.registry_max_images,
+        issues_per_hour=consent.registry_issues_per_hour,
+    )
 
 
 def _safe_url(url: str) -> str:

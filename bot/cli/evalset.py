@@ -13,7 +13,7 @@ from config.settings import Settings
 
 def add_commands(commands: Any) -> None:
     """Register ``evalset`` on the top-level subparsers."""
-    from bot.evalset import DEFAULT_COUNT, DEFAULT_DRAWINGS, DEFAULT_SEED
+    from bot.evalset import DEFAULT_COUNT, DEFAULT_DRAWINGS, DEFAULT_FACES, DEFAULT_SEED
 
     parser = commands.add_parser(
         "evalset",
@@ -36,6 +36,12 @@ def add_commands(commands: Any) -> None:
         default=DEFAULT_DRAWINGS,
         help=f"drawn faces that are no one: pain scales, smileys (default {DEFAULT_DRAWINGS})",
     )
+    parser.add_argument(
+        "--faces",
+        type=int,
+        default=DEFAULT_FACES,
+        help=f"real faces in clinical settings: masks, cannula, lying, small, dark (default {DEFAULT_FACES})",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     parser.set_defaults(handler=_cmd_evalset)
 
@@ -44,13 +50,15 @@ def _cmd_evalset(args: argparse.Namespace, settings: Settings) -> int:
     del settings
     from bot.evalset import generate
 
-    if args.count < 1 or args.drawings < 0:
-        print("error: --count must be at least 1 and --drawings at least 0", file=sys.stderr)
+    if args.count < 1 or args.drawings < 0 or args.faces < 0:
+        print("error: --count must be at least 1, --drawings and --faces at least 0", file=sys.stderr)
         return 2
     if args.out_dir.exists() and not args.out_dir.is_dir():
         print(f"error: {args.out_dir} is not a folder", file=sys.stderr)
         return 2
-    summary = generate(args.out_dir, seed=args.seed, count=args.count, drawings=args.drawings)
+    summary = generate(
+        args.out_dir, seed=args.seed, count=args.count, drawings=args.drawings, faces=args.faces
+    )
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -44,6 +44,12 @@ _Body = TypeVar("_Body", bound=BaseModel)
 
 
 class _RecordBody(BaseModel):
+    """The lookup answer as the bot reads it: the scope only.
+
+    The reference registry sends no ``patient_ref`` to a bot key, and the bot would have no use for one: any
+    field beyond these (another registry's ``patient_ref`` included) is ignored, never kept or logged.
+    """
+
     status: ConsentStatus
     purposes: list[Purpose] = []
     groups: list[str] = []
@@ -51,7 +57,6 @@ class _RecordBody(BaseModel):
     valid_until: AwareDatetime | None = None  # a naive time is ambiguous: a protocol error
     max_images: int | None = None
     images_used: int = 0
-    patient_ref: str = ""
 
     def to_record(self) -> ConsentRecord:
         return ConsentRecord(
@@ -62,7 +67,6 @@ class _RecordBody(BaseModel):
             valid_until=self.valid_until,
             max_images=self.max_images,
             images_used=self.images_used,
-            patient_ref=self.patient_ref,
         )
 
 
@@ -167,6 +171,28 @@ class HttpxConsentLookup:
             raise ConsentUseRefusedError(problem)
         raise ConsentApiProtocolError(f"recording a consent use answered HTTP {response.status_code}")
 
+    async def revoke_on_behalf_of(self, token: ConsentToken, clinician: UserRef) -> ConsentStatus | None:
+        """Withdraw a consent for ``clinician``, who asked in chat; the registry decides whether they may.
+
+        Returns ``REVOKED`` when the consent is now revoked (or was already), ``UNKNOWN`` when no consent
+        has the token, and None when the registry refuses (``clinician`` neither issued the consent nor is
+        named in it). Raises :class:`ConsentLookupError` when the API cannot answer.
+        """
+        self._cache.pop(token.compact, None)
+        response = await self._send(
+            "POST",
+            f"/v1/consents/{token.compact}/revoke",
+            json={"on_behalf_of": str(clinician)},
+            answers=(403, 404),
+        )
+        if response.status_code == 403:
+            return None
+        if response.status_code == 404:
+            return ConsentStatus.UNKNOWN
+        if response.status_code != 200:
+            raise ConsentApiProtocolError(f"revoking a consent answered HTTP {response.status_code}")
+        return self._parse(response, _RecordBody).status
+
     async def revocations_since(self, since: datetime) -> list[Revocation]:
         """Revocations the registry recorded since ``since``."""
         response = await self._send("GET", "/v1/revocations", params={"since": since.isoformat()})
@@ -177,7 +203,10 @@ class HttpxConsentLookup:
 
     # -- transport ----------------------------------------------------------------------------------
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _send(
+        self, method: str, path: str, *, answers: Collection[int] = (), **kwargs: Any
+    ) -> httpx.Response:
+        """Send with retries; a status in ``answers`` is returned as it is, not treated as a failure."""
         last_error: ConsentLookupError | None = None
         for attempt in range(1, self._retry.attempts + 1):
             try:
@@ -187,6 +216,8 @@ class HttpxConsentLookup:
             except httpx.TransportError as exc:
                 last_error = ConsentApiUnavailableError(f"consent API unreachable: {type(exc).__name__}")
             else:
+                if response.status_code in answers:
+                    return response
                 if response.status_code == 429:
                     retry_after = _retry_after(response)
                     last_error = ConsentApiRateLimitedError("consent API rate limit", retry_after)

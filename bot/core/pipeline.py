@@ -32,6 +32,8 @@ from bot.consent.token import ConsentToken, find_token
 from bot.core.codec import PayloadCodec
 from bot.core.policy import GroupPolicy, Mode, Policies, decide
 from bot.core.ports import AuditTrail, ImageScanner, Offences, Platform, PostLog, Quarantine
+from bot.core.poster_limit import PosterLimit
+from bot.core.takedown import ConsentedPost, ConsentedPostLog, registry_fingerprint, takedown_key
 from bot.domain import (
     AuditEvent,
     Clock,
@@ -122,6 +124,8 @@ class Moderator:
         max_backlog: int = 32,
         worklog_retention: timedelta = timedelta(days=7),
         removal_first_s: float = 2.0,
+        consented: ConsentedPostLog | None = None,
+        poster_limit: PosterLimit | None = None,
     ) -> None:
         self._platforms = platforms
         self.policies = policies
@@ -155,6 +159,10 @@ class Moderator:
         self._removals_pending = 0
         self._removals_settled = asyncio.Condition()
         self._removal_first_s = removal_first_s
+        # Posts allowed under a consent are remembered, so that a withdrawal takes them down
+        # (bot.core.takedown); the per-poster limit keeps one member from spending the registry budget.
+        self._consented = consented
+        self._poster_limit = poster_limit
 
     # -- entry points -------------------------------------------------------------------------------
 
@@ -323,8 +331,34 @@ class Moderator:
         if decision.record_use:
             decision = await self._record_uses(post, policy, search.token, fetched, decision, detection)
         handled = await self._act(platform, post, policy, decision, fetched, progress)
+        await self._remember_consent(post, search.token, handled.decision)
         await asyncio.to_thread(self._worklog.mark_done, post.key, decision.verdict.value)
         return handled
+
+    async def _remember_consent(self, post: Post, token: ConsentToken | None, decision: Decision) -> None:
+        """Keep what a withdrawal of the consent needs to take the post down; forget a removed post.
+
+        Before the post is marked done: if this fails, the post is judged again (fail closed), never left
+        up under a consent whose withdrawal could not reach it.
+        """
+        if self._consented is None:
+            return
+        if decision.verdict is Verdict.ALLOW and decision.consent.state is ConsentState.VALID and token:
+            consented = ConsentedPost(
+                chat=post.chat,
+                message_ids=post.message_ids,
+                author=post.author,
+                author_name=post.author_name,
+                posted_at=post.sent_at,
+                thread_id=post.thread_id,
+                author_language=post.author_language,
+                chat_title=post.chat_title,
+                token_fingerprint=decision.consent.token_fingerprint,
+            )
+            key = takedown_key(self._token_key, registry_fingerprint(token))
+            await asyncio.to_thread(self._consented.remember, consented, key)
+        elif decision.verdict in _REMOVED:
+            await asyncio.to_thread(self._consented.forget, post.chat, post.message_id)
 
     async def _fetch(self, post: Post) -> _Fetched:
         fetched = _Fetched()
@@ -390,11 +424,18 @@ class Moderator:
                 return ConsentOutcome(ConsentState.MALFORMED, token_problem=problem)
             return ConsentOutcome(ConsentState.MISSING)
         fingerprint = token.fingerprint(self._token_key)
+        limit = self._poster_limit
+        if limit is not None and not limit.try_spend(post.author):
+            # The registry is not asked: this poster's share of the bot's lookup budget is spent.
+            log.warning("post %s: the poster's consent lookup limit is reached; not looked up", post.key)
+            return ConsentOutcome(ConsentState.RATE_LIMITED, token_fingerprint=fingerprint)
         try:
             record = await self._consent.lookup(token)
         except ConsentLookupError as exc:
             log.warning("consent lookup for %s failed: %s", post.key, type(exc).__name__)
             return ConsentOutcome(ConsentState.UNAVAILABLE, token_fingerprint=fingerprint)
+        if limit is not None and record.status is ConsentStatus.UNKNOWN:
+            limit.charge_unknown(post.author)  # a guess, or a typo: it costs the poster more
         if record.status is ConsentStatus.GRANTED:
             request = ScopeRequest(
                 chat=post.chat,

@@ -12,6 +12,7 @@ The decision table (also in the README, tested row by row in tests/bot/test_poli
 | none                                      | failed       | quarantine + retry | quarantine + retry |
 | none                                      | uncheckable  | unchecked action   | unchecked action   |
 | the consent API could not answer          | any          | quarantine + retry | quarantine + retry |
+| the poster's lookup limit is spent        | any          | quarantine + retry | quarantine + retry |
 
 "identifying action" is delete by default, quarantine when the group says so. "unchecked action" applies to
 files the bot cannot look into (archives, office documents, audio): quarantine by default (removed, held for
@@ -149,6 +150,8 @@ def _table(
         return made(Verdict.ALLOW, "consent-valid", record_use=True, notify_poster=False)
     if consent.state is ConsentState.UNAVAILABLE:
         return made(Verdict.QUARANTINE, "consent-unavailable", retry=True)
+    if consent.state is ConsentState.RATE_LIMITED:
+        return made(Verdict.QUARANTINE, "consent-rate-limited", retry=True)
     if consent.state in _REMOVAL_STATES:
         if identifying:
             return made(policy.identifying_action, f"consent-{consent.state.value}")

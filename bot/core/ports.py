@@ -37,6 +37,10 @@ class Platform(Protocol):
         """A link moderators can open to reach the message, when the platform has one."""
         ...
 
+    def deletion_window(self) -> timedelta | None:
+        """How old a message may be for the bot to delete it (Telegram: 48 hours); None: any age."""
+        ...
+
     async def send_private(self, user: UserRef, text: str) -> bool:
         """Message a user privately; False when refused (the user never opened a chat with the bot)."""
         ...

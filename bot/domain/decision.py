@@ -29,6 +29,8 @@ class ConsentState(enum.StrEnum):
     OUT_OF_SCOPE = "out_of_scope"
     USED_UP = "used_up"
     UNAVAILABLE = "unavailable"  # the consent API could not answer
+    #: The poster had too many tokens looked up lately (bot.core.poster_limit): not asked, fails closed.
+    RATE_LIMITED = "rate_limited"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,11 +15,20 @@ Each ``labels.jsonl`` row has the shared corpus fields (``file``, ``faces``, ``i
   image, or of the main text), ``severity`` (mild, moderate, severe), ``degradations`` (each step with its
   parameters), ``width``, ``height``, ``text`` (the lines drawn).
 
-Photographed faces are not drawn yet (``faces`` is always 0). Drawn faces that are no one (pain scales,
-smileys, body charts: layout ``drawing``, case ``drawn-faces``) come after the main images, so that the face
-detector's false positives on drawings are measured too.
+Drawn faces that are no one (pain scales, smileys, body charts: layout ``drawing``, case ``drawn-faces``)
+come after the main images, so that the face detector's false positives on drawings are measured too. Real
+faces in clinical settings (layout ``face``, case ``face-<setting>``: masks, cannula, lying in bed, cut by
+the frame, small, dark, over-exposed, darker skin; ``bot.evalset.faces``) come after the drawings, with
+``portrait`` and ``face_px`` (the face's width in the final image) in their rows.
 """
 
-from bot.evalset.generate import DEFAULT_COUNT, DEFAULT_DRAWINGS, DEFAULT_SEED, REFERENCE_YEAR, generate
+from bot.evalset.generate import (
+    DEFAULT_COUNT,
+    DEFAULT_DRAWINGS,
+    DEFAULT_FACES,
+    DEFAULT_SEED,
+    REFERENCE_YEAR,
+    generate,
+)
 
-__all__ = ["DEFAULT_COUNT", "DEFAULT_DRAWINGS", "DEFAULT_SEED", "REFERENCE_YEAR", "generate"]
+__all__ = ["DEFAULT_COUNT", "DEFAULT_DRAWINGS", "DEFAULT_FACES", "DEFAULT_SEED", "REFERENCE_YEAR", "generate"]

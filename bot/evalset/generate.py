@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from bot.evalset.degrade import draw_severity, photograph
+from bot.evalset.faces import SETTINGS, render_face
 from bot.evalset.layouts import LAYOUTS, Context
 from bot.evalset.names import ORIGINS, draw_person
 
@@ -33,6 +34,9 @@ CLEAN_SHARE = 0.08
 #: Drawn faces that are no one (pain scales, smileys, body charts), appended after the main plan: they
 #: measure face false positives on drawings, and adding them changed no image or split of the main plan.
 DEFAULT_DRAWINGS = 40
+#: Real faces in clinical settings (masks, cannulas, lying in bed...), appended after the drawings, one per
+#: setting in turn: six of each of the thirteen settings by default.
+DEFAULT_FACES = 6 * len(SETTINGS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,7 @@ class Spec:
     layout: str
     identifying: bool
     origin: str | None
+    setting: str | None = None
 
 
 def plan(seed: int, count: int) -> list[Spec]:
@@ -89,17 +94,70 @@ def drawing_specs(count: int, drawings: int) -> list[Spec]:
     return [Spec(count + i, "drawing", False, None) for i in range(drawings)]
 
 
-def drawing_splits(specs: list[Spec], seed: int) -> dict[int, str]:
-    """Half "tune", half "test", with a generator of their own (the main splits stay as they were)."""
-    rng = random.Random(f"evalset-split-drawings:{seed}")  # noqa: S311 (reproducible data, no secret)
-    indices = [spec.index for spec in specs]
-    rng.shuffle(indices)
-    half = (len(indices) + 1) // 2
-    return {index: "tune" if position < half else "test" for position, index in enumerate(indices)}
+def face_specs(start: int, faces: int) -> list[Spec]:
+    """The real-face cases, numbered from ``start``, cycling over the settings."""
+    return [Spec(start + i, "face", True, None, SETTINGS[i % len(SETTINGS)]) for i in range(faces)]
+
+
+def drawing_splits(specs: list[Spec], seed: int, name: str = "drawings") -> dict[int, str]:
+    """Half "tune", half "test", with a generator of their own (the main splits stay as they were).
+
+    Stratified by setting where the specs have one, so that each face setting is in both halves.
+    """
+    rng = random.Random(f"evalset-split-{name}:{seed}")  # noqa: S311 (reproducible data, no secret)
+    strata: dict[str | None, list[int]] = {}
+    for spec in specs:
+        strata.setdefault(spec.setting, []).append(spec.index)
+    splits: dict[int, str] = {}
+    extra_to_tune = True
+    for key in sorted(strata, key=str):
+        indices = strata[key]
+        rng.shuffle(indices)
+        half = len(indices) // 2 + (len(indices) % 2 if extra_to_tune else 0)
+        if len(indices) % 2:
+            extra_to_tune = not extra_to_tune
+        splits.update(
+            {index: "tune" if position < half else "test" for position, index in enumerate(indices)}
+        )
+    return splits
+
+
+def render_face_row(spec: Spec, seed: int) -> tuple[dict[str, Any], bytes]:
+    """A real face in a clinical setting (``bot.evalset.faces``): one face, category A."""
+    rng = random.Random(f"evalset-image:{seed}:{spec.index}")  # noqa: S311 (reproducible data)
+    nrng = np.random.default_rng([seed, spec.index])
+    case = render_face(spec.setting or "plain", rng, nrng)
+    row: dict[str, Any] = {
+        "faces": 1,
+        "identifying_text": False,
+        "barcode": False,
+        "exif_gps": False,
+        "dicom_phi": False,
+        "category": "A",
+        "layout": "face",
+        "case": f"face-{case.setting}",
+        "origin": None,
+        "unlabelled_name": False,
+        "name_format": None,
+        "language": None,
+        "font": None,
+        "text_px": None,
+        "severity": "moderate",
+        "degradations": case.steps,
+        "width": case.width,
+        "height": case.height,
+        "text": [],
+        "portrait": case.portrait,
+        "face_px": case.face_px,
+        "ext": "jpg",
+    }
+    return row, case.data
 
 
 def render(spec: Spec, seed: int, reference_year: int = REFERENCE_YEAR) -> tuple[dict[str, Any], bytes]:
     """Draw one image; returns its label row (without ``file`` and ``split``) and its encoded bytes."""
+    if spec.layout == "face":
+        return render_face_row(spec, seed)
     rng = random.Random(f"evalset-image:{seed}:{spec.index}")  # noqa: S311 (reproducible data)
     nrng = np.random.default_rng([seed, spec.index])
     language = "en" if rng.random() < (0.7 if spec.origin == "english" else 0.3) else "fr"
@@ -146,15 +204,18 @@ def generate(
     count: int = DEFAULT_COUNT,
     reference_year: int = REFERENCE_YEAR,
     drawings: int = 0,
+    faces: int = 0,
 ) -> dict[str, Any]:
-    """Write ``count`` images (plus ``drawings``) and ``labels.jsonl``; returns counts and the time taken."""
+    """Write ``count`` images (plus ``drawings``, ``faces``) and ``labels.jsonl``; returns counts and time."""
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     specs = plan(seed, count)
     splits = assign_splits(specs, seed)
     extra = drawing_specs(count, drawings)
     splits.update(drawing_splits(extra, seed))
-    specs = specs + extra
+    real_faces = face_specs(count + drawings, faces)
+    splits.update(drawing_splits(real_faces, seed, "faces"))
+    specs = specs + extra + real_faces
     rows: list[dict[str, Any]] = []
     for spec in specs:
         row, data = render(spec, seed, reference_year)
@@ -166,8 +227,11 @@ def generate(
                 **row,
                 "split": splits[spec.index],
                 "source": f"consentguard evalset --seed {seed} --count {count}"
-                + (f" --drawings {drawings}" if drawings else ""),
-                "license": "generated (made-up names)",
+                + (f" --drawings {drawings}" if drawings else "")
+                + (f" --faces {faces}" if faces else ""),
+                "license": "generated (made-up names)"
+                if spec.layout != "face"
+                else "generated from a copyright-free portrait (bot/evalset/portraits/LICENSE.txt)",
             }
         )
     text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)

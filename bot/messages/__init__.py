@@ -22,6 +22,8 @@ from bot.messages.compose import (
     removal_refused_alert,
     repeat_offence_alert,
     review_hint,
+    withdrawal_moderator_notice,
+    withdrawal_poster_notice,
 )
 from bot.messages.discord_catalog import DiscordTexts, discord_texts
 from bot.messages.telegram_catalog import TelegramTexts, telegram_texts
@@ -46,4 +48,6 @@ __all__ = [
     "repeat_offence_alert",
     "review_hint",
     "telegram_texts",
+    "withdrawal_moderator_notice",
+    "withdrawal_poster_notice",
 ]

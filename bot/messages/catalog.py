@@ -107,3 +107,14 @@ class Catalog:
     removal_refused: str  # {poster}, {in_group}
     removal_refused_link: str  # {link}
     removal_refused_advice: str
+
+    # The patient withdrew a consent: the posts allowed under it are taken down.
+    withdrawn_poster_removed: str  # {of_group}: to the poster, the post is gone
+    withdrawn_poster_not_removed: str  # {of_group}: to the poster, the bot could not delete it
+    withdrawn_title: str
+    withdrawn_removed: str  # {poster}, {in_group}
+    withdrawn_refused: str  # {poster}, {in_group}: the platform refused the deletion
+    withdrawn_too_old: str  # {poster}, {in_group}: past the platform's deletion window (Telegram: 48 h)
+    withdrawn_link: str  # {link}: one line per message
+    withdrawn_messages: str  # {value}: the message ids, when the platform has no link
+    withdrawn_advice: str

@@ -100,7 +100,7 @@ def poster_reminder(
     )
     why = [_consent_why(catalog, decision.consent)]
     if (
-        _effective_state(decision.consent) is ConsentState.UNAVAILABLE
+        _effective_state(decision.consent) in (ConsentState.UNAVAILABLE, ConsentState.RATE_LIMITED)
         and decision.verdict is Verdict.QUARANTINE
     ):
         why.append(catalog.held_until_checked)
@@ -173,6 +173,46 @@ def removal_refused_alert(
     if link:
         lines.append(catalog.removal_refused_link.format(link=link))
     lines.append(catalog.removal_refused_advice)
+    return "\n".join(lines)
+
+
+def withdrawal_poster_notice(language: Language, *, group_title: str | None, removed: bool) -> str:
+    """Tell a poster that the patient withdrew consent, and whether their post is gone or left to them."""
+    catalog = _catalog(language)
+    template = catalog.withdrawn_poster_removed if removed else catalog.withdrawn_poster_not_removed
+    return template.format(of_group=_of_group(catalog, group_title))
+
+
+def withdrawal_moderator_notice(
+    language: Language,
+    *,
+    poster_name: str,
+    group_title: str | None,
+    outcome: str,
+    links: Sequence[str] = (),
+    message_ids: Sequence[str] = (),
+) -> str:
+    """Tell moderators a withdrawn consent's post was deleted, or where it is when it could not be.
+
+    ``outcome`` is ``removed``, ``refused`` or ``too-old`` (bot.core.takedown.TakedownOutcome); anything
+    but ``removed`` lists a link to each message (or their ids when the platform has no link).
+    """
+    catalog = _catalog(language)
+    template = {
+        "removed": catalog.withdrawn_removed,
+        "too-old": catalog.withdrawn_too_old,
+    }.get(outcome, catalog.withdrawn_refused)
+    lines = [
+        catalog.withdrawn_title,
+        template.format(poster=_clean(poster_name, _NAME_LIMIT), in_group=_in_group(catalog, group_title)),
+    ]
+    if outcome != "removed":
+        if links:
+            lines.extend(catalog.withdrawn_link.format(link=_clean(link, 200)) for link in links)
+        elif message_ids:
+            ids = _clean(", ".join(message_ids), _FAILURE_LIMIT)
+            lines.append(catalog.withdrawn_messages.format(value=ids))
+        lines.append(catalog.withdrawn_advice)
     return "\n".join(lines)
 
 

@@ -90,7 +90,9 @@ COMMAND_STATUS = "This channel's rule and quarantine count"
 COMMAND_QUEUE = "Quarantined posts awaiting review (moderators)"
 COMMAND_POLICY = "Show or change this channel's mode (moderators)"
 COMMAND_POLICY_MODE = "strict, identifying-only or monitor"
-COMMAND_CONSENT = "How to obtain and quote a consent token"
+COMMAND_CONSENT = "A consent form for the patient to sign on your phone (the token comes once signed)"
+COMMAND_WITHDRAW = "Withdraw a consent you captured or that names you (its posts are then deleted)"
+COMMAND_WITHDRAW_ARG = "The consent token, CG-XXXX-XXXX-XXXX-XXXX-X"
 
 # The review buttons keep both languages in one label: a moderator notice is read by every moderator,
 # whatever their locale, and the Platform port's notify_moderators brings no language with it. Discord

@@ -83,6 +83,10 @@ ENGLISH = Catalog(
         ConsentState.OUT_OF_SCOPE: f"{_CONSENT} {{problem}}",
         ConsentState.USED_UP: f"{_CONSENT} has already been used for all the images it allows.",
         ConsentState.UNAVAILABLE: f"The consent registry did not answer, so {_QUOTED} could not be checked.",
+        ConsentState.RATE_LIMITED: (
+            f"You had too many consent tokens checked in a short time: as a safeguard, {_QUOTED} was not "
+            "checked. Please try again in a few minutes."
+        ),
     },
     token_problem_why={
         TokenProblem.WRONG_LENGTH: (
@@ -145,6 +149,7 @@ ENGLISH = Catalog(
         ConsentState.OUT_OF_SCOPE: "does not cover this post",
         ConsentState.USED_UP: "allowed number of images reached",
         ConsentState.UNAVAILABLE: "registry unreachable, check pending",
+        ConsentState.RATE_LIMITED: "too many tokens checked by this poster, check pending",
     },
     token_problem_short={
         TokenProblem.WRONG_LENGTH: "wrong length",
@@ -172,6 +177,8 @@ ENGLISH = Catalog(
         "no-consent-identifying": "identifying image without valid consent",
         "no-consent-strict": "strict group: every patient image needs consent",
         "no-consent-not-identifying": "nothing identifying seen, no consent",
+        "consent-rate-limited": "too many tokens checked by this poster in a short time",
+        "consent-withdrawn": "consent withdrawn by the patient",
     },
     field_consent="Consent: {value}",
     field_kinds="Identifying features: {value}",
@@ -199,4 +206,24 @@ ENGLISH = Catalog(
     removal_refused_advice=(
         "Please delete it yourself and check that the bot may delete messages in this group."
     ),
+    withdrawn_poster_removed=(
+        "Hello, this is the moderation bot {of_group}. The patient withdrew their consent to sharing their "
+        "image: the post you made under that consent has been deleted. There is nothing for you to do, and "
+        "it may no longer be posted again."
+    ),
+    withdrawn_poster_not_removed=(
+        "Hello, this is the moderation bot {of_group}. The patient withdrew their consent to sharing their "
+        "image, but the bot can no longer delete the post you made under that consent: please delete it "
+        "yourself now. The moderators have been told."
+    ),
+    withdrawn_title="Consent withdrawn by the patient",
+    withdrawn_removed="The post by {poster} {in_group} made under that consent has been deleted.",
+    withdrawn_refused="The bot could not delete the post by {poster} {in_group}: it is still visible.",
+    withdrawn_too_old=(
+        "The post by {poster} {in_group} is more than 48 hours old: the platform no longer lets the bot "
+        "delete it, so it is still visible."
+    ),
+    withdrawn_link="Message: {link}",
+    withdrawn_messages="Message ids: {value}",
+    withdrawn_advice="Please delete it yourself now: the patient no longer allows this sharing.",
 )

@@ -85,6 +85,10 @@ FRENCH = Catalog(
         ConsentState.UNAVAILABLE: (
             f"Le registre des consentements n’a pas répondu : le {_QUOTED} n’a pas pu être vérifié."
         ),
+        ConsentState.RATE_LIMITED: (
+            "Vous avez fait vérifier trop de jetons de consentement en peu de temps : par sécurité, le "
+            f"{_QUOTED} n’a pas été vérifié. Réessayez dans quelques minutes."
+        ),
     },
     token_problem_why={
         TokenProblem.WRONG_LENGTH: (
@@ -163,6 +167,7 @@ FRENCH = Catalog(
         ConsentState.OUT_OF_SCOPE: "ne couvre pas cette publication",
         ConsentState.USED_UP: "nombre d’images autorisé atteint",
         ConsentState.UNAVAILABLE: "registre injoignable, vérification en attente",
+        ConsentState.RATE_LIMITED: "trop de jetons vérifiés par cet auteur, vérification en attente",
     },
     token_problem_short={
         TokenProblem.WRONG_LENGTH: "longueur incorrecte",
@@ -191,6 +196,8 @@ FRENCH = Catalog(
         "no-consent-identifying": "image identifiante sans consentement valide",
         "no-consent-strict": "groupe strict : toute image de patient demande un consentement",
         "no-consent-not-identifying": "rien d’identifiant repéré, pas de consentement",
+        "consent-rate-limited": "trop de jetons vérifiés par cet auteur en peu de temps",
+        "consent-withdrawn": "consentement retiré par le patient",
     },
     field_consent="Consentement : {value}",
     field_kinds="Éléments repérés : {value}",
@@ -222,4 +229,27 @@ FRENCH = Catalog(
     removal_refused_advice=(
         "Supprimez-la vous-même et vérifiez que le bot a le droit de supprimer des messages dans ce groupe."
     ),
+    withdrawn_poster_removed=(
+        "Bonjour, ici le robot de modération {of_group}. Le patient a retiré son consentement au partage de "
+        "son image : la publication que vous aviez faite avec ce consentement a été supprimée. Vous n’avez "
+        "rien à faire, et plus le droit de la republier."
+    ),
+    withdrawn_poster_not_removed=(
+        "Bonjour, ici le robot de modération {of_group}. Le patient a retiré son consentement au partage de "
+        "son image, mais le bot ne peut plus supprimer la publication que vous aviez faite avec ce "
+        f"consentement{NBSP}: merci de la supprimer vous-même dès maintenant. Les modérateurs sont prévenus."
+    ),
+    withdrawn_title="Consentement retiré par le patient",
+    withdrawn_removed="La publication de {poster} {in_group} faite avec ce consentement a été supprimée.",
+    withdrawn_refused=(
+        f"Le bot n’a pas pu supprimer la publication de {{poster}} {{in_group}}{NBSP}: elle est toujours "
+        "visible."
+    ),
+    withdrawn_too_old=(
+        f"La publication de {{poster}} {{in_group}} a plus de 48{NBSP}heures{NBSP}: la plateforme ne "
+        f"permet plus au bot de la supprimer, elle est toujours visible."
+    ),
+    withdrawn_link=f"Message{NBSP}: {{link}}",
+    withdrawn_messages=f"Messages n°{NBSP}{{value}}",
+    withdrawn_advice="Supprimez-la vous-même dès maintenant : le patient n’autorise plus ce partage.",
 )

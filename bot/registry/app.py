@@ -11,7 +11,8 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any, Self
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, status
@@ -30,16 +31,19 @@ from bot.errors import (
     ScopeRefusedError,
     UnknownConsentError,
 )
+from bot.registry.capture.flow import DEFAULT_LINK_VALIDITY, open_flow
+from bot.registry.capture.router import capture_router
 from bot.registry.db import create_registry_engine, create_session_factory
 from bot.registry.keys import Principal, Role
 from bot.registry.migrations import upgrade
 from bot.registry.ratelimit import TokenBucketLimiter
 from bot.registry.service import (
-    MAX_DAYS,
-    MAX_IMAGES,
     PATIENT_REF_MAX,
     Clock,
     ConsentRegistry,
+    InvalidFieldError,
+    IssuingRateLimitedError,
+    IssuingRules,
     RecordedUse,
     UseRequest,
     utc_now,
@@ -67,8 +71,11 @@ _RFC3339 = re.compile(
 # -- JSON bodies (pydantic at the edge only) -----------------------------------------------------------------
 
 
-class ConsentOut(BaseModel):
-    """What the registry says of a token."""
+class ConsentView(BaseModel):
+    """What the registry says of a token, as a bot key sees it: the scope, without the patient reference."""
+
+    # Forbidding extra fields keeps this body and ConsentOut apart when a response is matched to its model.
+    model_config = ConfigDict(extra="forbid")
 
     status: ConsentStatus
     purposes: list[Purpose]
@@ -77,23 +84,43 @@ class ConsentOut(BaseModel):
         description='"platform:user_id", or "platform:*" for anyone on that platform'
     )
     valid_until: datetime | None
-    max_images: int | None
+    max_images: int | None = Field(
+        description="distinct images covered; null only when unknown (or, from older registries, no limit)"
+    )
     images_used: int
+
+    @classmethod
+    def from_record(cls, record: ConsentRecord) -> Self:
+        """Build the body from a domain record."""
+        return cls.model_validate(_scope_fields(record))
+
+
+class ConsentOut(ConsentView):
+    """What the registry says of a token, for an admin key or the clinician who issued the consent."""
+
     patient_ref: str = Field(description="opaque reference chosen by the issuer; never a name")
 
     @classmethod
     def from_record(cls, record: ConsentRecord) -> Self:
         """Build the body from a domain record."""
-        return cls(
-            status=record.status,
-            purposes=sorted(record.purposes),
-            groups=[str(group) for group in record.groups],
-            clinicians=[str(user) for user in record.clinicians],
-            valid_until=record.valid_until,
-            max_images=record.max_images,
-            images_used=record.images_used,
-            patient_ref=record.patient_ref,
-        )
+        return cls.model_validate({**_scope_fields(record), "patient_ref": record.patient_ref})
+
+
+def _scope_fields(record: ConsentRecord) -> dict[str, Any]:
+    return {
+        "status": record.status,
+        "purposes": sorted(record.purposes),
+        "groups": [str(group) for group in record.groups],
+        "clinicians": [str(user) for user in record.clinicians],
+        "valid_until": record.valid_until,
+        "max_images": record.max_images,
+        "images_used": record.images_used,
+    }
+
+
+def consent_body(who: Principal, record: ConsentRecord) -> ConsentOut | ConsentView:
+    """The record as ``who`` may see it: a bot key never receives the patient reference (it needs none)."""
+    return ConsentView.from_record(record) if who.role is Role.BOT else ConsentOut.from_record(record)
 
 
 class IssuedOut(ConsentOut):
@@ -102,15 +129,27 @@ class IssuedOut(ConsentOut):
     token: str = Field(description="canonical CG-XXXX-XXXX-XXXX-XXXX-C; the registry keeps only its hash")
 
 
-class IssueIn(BaseModel):
-    """A consent to issue."""
+class IssueFields(BaseModel):
+    """A consent to issue, less ``days`` and ``max_images``, whose bounds each app takes from its rules."""
 
     patient_ref: str = Field(min_length=1, max_length=PATIENT_REF_MAX, pattern=_PATIENT_REF_PATTERN)
-    groups: list[Annotated[str, Field(pattern=_GROUP_PATTERN)]] = Field(min_length=1, max_length=100)
-    clinicians: list[Annotated[str, Field(pattern=_USER_PATTERN)]] = Field(min_length=1, max_length=100)
+    groups: list[Annotated[str, Field(pattern=_GROUP_PATTERN)]] = Field(
+        min_length=1,
+        max_length=100,
+        description='"platform:chat_id"; wildcards ("*", "platform:*") for admin keys only',
+    )
+    clinicians: list[Annotated[str, Field(pattern=_USER_PATTERN)]] = Field(
+        min_length=1, max_length=100, description='"platform:user_id"; "platform:*" for admin keys only'
+    )
     purposes: list[Purpose] = Field(min_length=1)
-    days: int = Field(ge=1, le=MAX_DAYS)
-    max_images: int | None = Field(default=None, ge=1, le=MAX_IMAGES)
+
+
+class RevokeIn(BaseModel):
+    """For a bot key: the clinician on whose behalf it revokes (a withdrawal asked in chat)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    on_behalf_of: str = Field(pattern=rf"^{_PLATFORM}:{_ID_NO_STAR}$", description='"platform:user_id"')
 
 
 class UseIn(BaseModel):
@@ -212,6 +251,15 @@ _TOKEN_ERRORS: dict[int | str, dict[str, Any]] = {
     **_AUTH_ERRORS,
     429: {"model": ErrorOut, "description": "too many lookups for this key", "headers": _RETRY_AFTER},
 }
+_ISSUE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_AUTH_ERRORS,
+    403: {"model": ErrorOut, "description": "a bot key, or a clinician key naming a wildcard"},
+    429: {
+        "model": ErrorOut,
+        "description": "this clinician issued too many consents lately",
+        "headers": _RETRY_AFTER,
+    },
+}
 
 
 # -- the application -----------------------------------------------------------------------------------------
@@ -220,21 +268,52 @@ _TOKEN_ERRORS: dict[int | str, dict[str, Any]] = {
 def create_app(
     database_url: str,
     *,
-    lookups_per_minute: int = 60,
+    lookups_per_minute: int = 600,
+    staff_lookups_per_minute: int = 60,
+    rules: IssuingRules | None = None,
     clock: Clock = utc_now,
+    monotonic: Callable[[], float] = time.monotonic,
+    public_url: str | None = None,
+    capture_link_validity: timedelta = DEFAULT_LINK_VALIDITY,
+    capture_key_file: Path | None = None,
+    withdrawals_per_minute: int = 5,
 ) -> FastAPI:
     """Create the registry's app on ``database_url``, migrating the schema first.
 
     Args:
         database_url: SQLAlchemy URL, e.g. ``sqlite:///data/consent-registry.db`` or a PostgreSQL URL.
-        lookups_per_minute: per-key allowance of requests that name a token (burst of the same size).
+        lookups_per_minute: per bot key, allowance of requests that name a token (burst of the same size).
+            The bot looks up every captioned post of every group it guards, so this is sized for that
+            traffic; limiting each poster is the bot's own job.
+        staff_lookups_per_minute: the same allowance for each clinician or admin key (used by hand).
+        rules: the issuing rules (longest validity, images, issuing limit); default :class:`IssuingRules`.
         clock: the current UTC time; tests move it to expire consents.
+        monotonic: the clock of the rate limits; tests move it to refill them.
+        public_url: the registry's address as browsers reach it, for consent form links (None: the address
+            each request came to).
+        capture_link_validity: how long a consent form link may be signed.
+        capture_key_file: the key that seals signed consents (None: next to a SQLite database file).
+        withdrawals_per_minute: withdrawal attempts by code allowed per client address and minute.
 
     """
+    limits = rules or IssuingRules()
     engine = create_registry_engine(database_url)
     upgrade(engine)
-    registry = ConsentRegistry(create_session_factory(engine), clock)
-    limiter = TokenBucketLimiter(lookups_per_minute)
+    registry = ConsentRegistry(create_session_factory(engine), clock, rules=limits, monotonic=monotonic)
+    bot_limiter = TokenBucketLimiter(lookups_per_minute, monotonic=monotonic)
+    staff_limiter = TokenBucketLimiter(staff_lookups_per_minute, monotonic=monotonic)
+
+    class IssueIn(IssueFields):
+        """A consent to issue."""
+
+        # The maxima are checked by the registry, with a message that names them; the schema shows them.
+        days: int = Field(ge=1, json_schema_extra={"maximum": limits.max_days})
+        max_images: int = Field(
+            default=limits.default_images,
+            ge=1,
+            json_schema_extra={"maximum": limits.max_images},
+            description="how many distinct images the consent covers; every consent has a number",
+        )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -274,6 +353,7 @@ def create_app(
         checked = role(*allowed)
 
         def spend(who: Annotated[Principal, Depends(checked)]) -> Principal:
+            limiter = bot_limiter if who.role is Role.BOT else staff_limiter
             wait = limiter.acquire(who.key_id)
             if wait:
                 raise HTTPException(429, "too many lookups", headers={"Retry-After": str(wait)})
@@ -283,7 +363,7 @@ def create_app(
 
     reader = Depends(token_request(Role.BOT, Role.ADMIN))
     issuer = Depends(role(Role.CLINICIAN, Role.ADMIN))
-    revoker = Depends(token_request(Role.CLINICIAN, Role.ADMIN))
+    revoker = Depends(token_request(Role.BOT, Role.CLINICIAN, Role.ADMIN))
     feed = Depends(role(Role.BOT, Role.ADMIN))
 
     @app.middleware("http")
@@ -313,10 +393,13 @@ def create_app(
         """Liveness, without authentication."""
         return HealthOut(status="ok")
 
-    @app.get("/v1/consents/{token}", tags=["consents"], responses=_TOKEN_ERRORS, dependencies=[reader])
-    def get_consent(token: str) -> ConsentOut:
-        """What the registry says of a token; 200 with status "unknown" when no consent has it."""
-        return ConsentOut.from_record(registry.lookup(_parse(token)))
+    @app.get("/v1/consents/{token}", tags=["consents"], responses=_TOKEN_ERRORS)
+    def get_consent(token: str, who: Annotated[Principal, reader]) -> ConsentOut | ConsentView:
+        """What the registry says of a token; 200 with status "unknown" when no consent has it.
+
+        A bot key gets the scope without ``patient_ref``; an admin key gets it too.
+        """
+        return consent_body(who, registry.lookup(_parse(token)))
 
     @app.post(
         "/v1/consents/{token}/uses",
@@ -346,20 +429,33 @@ def create_app(
         "/v1/consents",
         tags=["consents"],
         status_code=status.HTTP_201_CREATED,
-        responses={**_AUTH_ERRORS, **_BODY_ERRORS},
+        responses={**_ISSUE_ERRORS, **_BODY_ERRORS},
     )
     def issue_consent(body: IssueIn, who: Annotated[Principal, issuer]) -> IssuedOut:
-        """Issue a consent; the response carries the token, which the registry will never show again."""
+        """Issue a consent; the response carries the token, which the registry will never show again.
+
+        Wildcard groups or clinicians are for admin keys only (403 for a clinician key); ``days`` and
+        ``max_images`` beyond this registry's maxima are refused (422, never clipped); a clinician key past
+        its hourly allowance gets 429 with ``Retry-After``.
+        """
         try:
-            issued = registry.issue(
+            issued = registry.issue_as(
+                who,
                 patient_ref=body.patient_ref,
                 groups=[ChatRef.parse(text) for text in body.groups],
                 clinicians=[UserRef.parse(text) for text in body.clinicians],
                 purposes=set(body.purposes),
                 days=body.days,
                 max_images=body.max_images,
-                issued_by=who.identity,
             )
+        except NotAllowedError as refused:
+            raise HTTPException(403, str(refused)) from refused
+        except IssuingRateLimitedError as limited:
+            raise HTTPException(
+                429, "too many consents issued lately", headers={"Retry-After": str(limited.retry_after)}
+            ) from limited
+        except InvalidFieldError as invalid:
+            raise _invalid(("body", invalid.field), str(invalid)) from invalid
         except (InvalidRequestError, ValueError) as invalid:
             raise _invalid(("body",), str(invalid)) from invalid
         out = ConsentOut.from_record(issued.record)
@@ -369,19 +465,32 @@ def create_app(
     @app.post(
         "/v1/consents/{token}/revoke",
         tags=["consents"],
-        responses={**_TOKEN_ERRORS, 404: {"model": ErrorOut, "description": "no consent has this token"}},
+        responses={
+            **_TOKEN_ERRORS,
+            **_BODY_ERRORS,
+            403: {"model": ErrorOut, "description": "this key may not revoke this consent"},
+            404: {"model": ErrorOut, "description": "no consent has this token"},
+        },
     )
-    def revoke_consent(token: str, who: Annotated[Principal, revoker]) -> ConsentOut:
-        """Revoke a consent (admin, or the clinician who issued it); revoking twice is harmless."""
+    def revoke_consent(
+        token: str, who: Annotated[Principal, revoker], body: RevokeIn | None = None
+    ) -> ConsentOut | ConsentView:
+        """Revoke a consent; revoking twice is harmless.
+
+        An admin key revokes anything, a clinician key what its owner issued. A bot key sends
+        ``{"on_behalf_of": "platform:user_id"}``: the clinician who asked in chat, accepted when they issued
+        the consent or are named in its clinicians (the answer then carries no ``patient_ref``).
+        """
         parsed = _parse(token)
+        on_behalf_of = None if body is None else UserRef.parse(body.on_behalf_of)
         try:
-            record = registry.revoke(parsed, by=who)
+            record = registry.revoke(parsed, by=who, on_behalf_of=on_behalf_of)
         except UnknownConsentError as unknown:
             raise HTTPException(404, "no consent has this token") from unknown
         except NotAllowedError as refused:
-            raise HTTPException(403, "only an admin or the issuer may revoke this consent") from refused
+            raise HTTPException(403, str(refused)) from refused
         logger.info("consent revoked by key=%s", who.key_id)
-        return ConsentOut.from_record(record)
+        return consent_body(who, record)
 
     @app.get("/v1/revocations", tags=["consents"], responses=_AUTH_ERRORS, dependencies=[feed])
     def revocations(query: Annotated[RevocationsQuery, Query()]) -> RevocationsOut:
@@ -394,6 +503,24 @@ def create_app(
             ]
         )
 
+    capture = open_flow(
+        engine,
+        registry,
+        database_url=database_url,
+        key_file=capture_key_file,
+        clock=clock,
+        link_validity=capture_link_validity,
+        monotonic=monotonic,
+    )
+    app.include_router(
+        capture_router(
+            capture,
+            bot=role(Role.BOT),
+            public_url=public_url,
+            withdrawals_per_minute=withdrawals_per_minute,
+            monotonic=monotonic,
+        )
+    )
     return app
 
 

@@ -17,15 +17,15 @@ from bot.registry.app import ConsentOut
 from bot.registry.db import create_registry_engine, create_session_factory
 from bot.registry.keys import Role
 from bot.registry.migrations import upgrade
-from bot.registry.service import ConsentRegistry
+from bot.registry.service import ConsentRegistry, IssuingRules
 
 
 @contextmanager
-def _registry(database_url: str) -> Iterator[ConsentRegistry]:
+def _registry(database_url: str, rules: IssuingRules | None = None) -> Iterator[ConsentRegistry]:
     engine = create_registry_engine(database_url)
     try:
         upgrade(engine)
-        yield ConsentRegistry(create_session_factory(engine))
+        yield ConsentRegistry(create_session_factory(engine), rules=rules)
     finally:
         engine.dispose()
 
@@ -61,8 +61,12 @@ def new_consent(
     days: int,
     max_images: int | None,
     issued_by: str = "cli",
+    rules: IssuingRules | None = None,
 ) -> dict[str, Any]:
-    """Issue a consent and return ``{"token": …}`` plus the record, as JSON-able values.
+    """Issue a consent as the operator and return ``{"token": …}`` plus the record, as JSON-able values.
+
+    The operator may name wildcards and is not rate-limited; ``days`` and ``max_images`` (None: the rules'
+    default) must stay within ``rules`` (default :class:`IssuingRules`: 365 days, 10 images, at most 100).
 
     Raises:
         ValueError: a malformed group, clinician or purpose, or a value out of range.
@@ -72,7 +76,7 @@ def new_consent(
         parsed_purposes = {Purpose(text.strip().lower()) for text in purposes}
     except ValueError:
         raise ValueError(f"purposes must be among: {', '.join(Purpose)}") from None
-    with _registry(database_url) as registry:
+    with _registry(database_url, rules) as registry:
         try:
             issued = registry.issue(
                 patient_ref=patient_ref,

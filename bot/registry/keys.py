@@ -22,9 +22,9 @@ _KEY = re.compile(rf"^{KEY_PREFIX}_(?P<role>[a-z]+)_(?P<random>[A-Za-z0-9_-]{{{R
 class Role(enum.StrEnum):
     """What a key may do."""
 
-    BOT = "bot"  # look up consents, record uses, read revocations
-    CLINICIAN = "clinician"  # issue consents, revoke the ones it issued
-    ADMIN = "admin"  # everything
+    BOT = "bot"  # look up consents (no patient_ref), record uses, read revocations, revoke for a clinician
+    CLINICIAN = "clinician"  # issue consents (no wildcard, rate-limited), revoke the ones it issued
+    ADMIN = "admin"  # everything, wildcards included
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,10 @@ The real python-telegram-bot talks to it over HTTP, so what is tested is what ru
 
 Tests inject updates with the ``post_*`` helpers and :meth:`forward_message`, inspect what the bot did
 through :attr:`calls`, :meth:`wait_for`, :meth:`messages_in` and :attr:`deleted`, and make Telegram fail
-with :meth:`fail_next`.
-Everything runs on the caller's event loop; the helpers are plain functions that wake waiting long polls.
+with :meth:`fail_next`. Telegram's clock is injected (``clock=``, Unix seconds): it dates messages, and
+deleteMessage refuses a message 48 hours old or older ("message can't be deleted for everyone"), as
+Telegram does. Everything runs on the caller's event loop; the helpers are plain functions that wake
+waiting long polls.
 """
 
 from __future__ import annotations
@@ -111,13 +113,15 @@ class FakeTelegramServer:
         bot_username: str = "consentguard_bot",
         *,
         bot_first_name: str = "ConsentGuard",
+        clock: Callable[[], float] = time.time,
     ) -> None:
         bot_id, _, secret = token.partition(":")
         if not bot_id.isdigit() or not secret:
             raise ValueError("a bot token looks like '<digits>:<secret>'")
         self.token = token
+        # Telegram's own clock (Unix seconds): message dates, and the 48-hour limit on deleting them.
         self.state = FakeTelegramState(
-            bot_id=int(bot_id), bot_username=bot_username, bot_first_name=bot_first_name
+            bot_id=int(bot_id), bot_username=bot_username, bot_first_name=bot_first_name, clock=clock
         )
         self.api = FakeBotApi(self.state)
         self.app = Starlette(
@@ -220,6 +224,13 @@ class FakeTelegramServer:
         """Make a known user an administrator (or the owner) of a group."""
         self.state.user(user_id)
         self.state.group(chat_id).admins[user_id] = AdminRights(can_delete_messages, owner)
+
+    def remove_member(self, chat_id: int, user_id: int) -> None:
+        """A known user is not (or no longer) a member of a group: getChatMember says "left"."""
+        self.state.user(user_id)
+        group = self.state.group(chat_id)
+        group.admins.pop(user_id, None)
+        group.outsiders.add(user_id)
 
     def set_bot_rights(self, chat_id: int, *, admin: bool, can_delete_messages: bool) -> None:
         """Set what getChatMember(bot) answers, and so whether deleting others' messages succeeds."""
@@ -467,7 +478,7 @@ class FakeTelegramServer:
     def forward_story(self, chat_id: int, user_id: int, story_chat_id: int, story_id: int) -> JsonDict:
         """A user forwards a story (from a channel or a user): members see it, bots get only its reference."""
         story_chat: JsonDict = {"id": story_chat_id, "type": "channel", "title": "Un service"}
-        origin: JsonDict = {"type": "chat", "date": int(time.time()), "sender_chat": story_chat}
+        origin: JsonDict = {"type": "chat", "date": int(self.state.clock()), "sender_chat": story_chat}
         return self._post(chat_id, user_id, story={"chat": story_chat, "id": story_id}, forward_origin=origin)
 
     def _edit(self, chat_id: int, message_id: int, changes: JsonDict) -> JsonDict:
@@ -479,7 +490,7 @@ class FakeTelegramServer:
                 message.pop(key, None)
             else:
                 message[key] = value
-        message["edit_date"] = int(time.time())
+        message["edit_date"] = int(self.state.clock())
         self.state.push_update("edited_message", message)
         return copy.deepcopy(message)
 
@@ -552,7 +563,7 @@ class FakeTelegramServer:
         change: JsonDict = {
             "chat": group.to_json(),
             "from": actor,
-            "date": int(time.time()),
+            "date": int(self.state.clock()),
             "old_chat_member": old,
             "new_chat_member": chat_member_json(
                 self.state.bot_user, status, can_delete_messages=group.bot_can_delete

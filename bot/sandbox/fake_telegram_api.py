@@ -6,7 +6,6 @@ import asyncio
 import copy
 import json
 import re
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -18,6 +17,8 @@ Handler = Callable[[Params], Awaitable[Any]]
 
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 _UPLOAD_LIMIT = 50 * 1024 * 1024
+#: Bot API deleteMessage: only messages sent less than 48 hours ago can be deleted.
+DELETION_WINDOW_S = 48 * 3600
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the same "
     "as a current content and reply markup of the message"
@@ -309,7 +310,7 @@ class FakeBotApi:
                 message.pop(key, None)
             else:
                 message[key] = value
-        message["edit_date"] = int(time.time())
+        message["edit_date"] = int(self.state.clock())
         self.state.changed()
         return copy.deepcopy(message)
 
@@ -341,6 +342,10 @@ class FakeBotApi:
     # -- deleting --------------------------------------------------------------------------------------
 
     def _check_can_delete(self, chat_id: int, message: JsonDict) -> None:
+        # "A message can only be deleted if it was sent less than 48 hours ago" (Bot API, deleteMessage),
+        # whoever sent it and whatever the bot's rights; Telegram's words for it in a group.
+        if self.state.clock() - int(message["date"]) >= DELETION_WINDOW_S:
+            raise bad_request("message can't be deleted for everyone")
         group = self.state.groups.get(chat_id)
         if group is None or self.state.is_from_bot(message):
             return  # private chats, and the bot's own messages

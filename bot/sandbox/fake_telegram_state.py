@@ -8,6 +8,7 @@ import io
 import itertools
 import mimetypes
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -76,6 +77,8 @@ class FakeGroup:
     supergroup: bool = True
     forum: bool = False
     admins: dict[int, AdminRights] = field(default_factory=dict)
+    #: Known users who are not members (every other known user is).
+    outsiders: set[int] = field(default_factory=set)
     # A moderation bot is normally added as an administrator allowed to delete messages.
     bot_status: BotStatus = "administrator"
     bot_can_delete: bool = True
@@ -187,8 +190,17 @@ class FakeTelegramState(ChangeSignal):
     :meth:`changed` so that long polls and ``wait_for`` wake at once instead of polling.
     """
 
-    def __init__(self, *, bot_id: int, bot_username: str, bot_first_name: str) -> None:
+    def __init__(
+        self,
+        *,
+        bot_id: int,
+        bot_username: str,
+        bot_first_name: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__()
+        #: Telegram's clock in Unix seconds (injected: tests move it past the 48-hour deletion limit).
+        self.clock = clock
         self.bot_user: JsonDict = {
             "id": bot_id,
             "is_bot": True,
@@ -252,7 +264,8 @@ class FakeTelegramState(ChangeSignal):
     def member_json(self, chat_id: int, user_id: int) -> JsonDict:
         """The ``ChatMember`` of a user (or the bot) in a group.
 
-        Simplification: every known user is a member of every group unless made an administrator.
+        Simplification: every known user is a member of every group (unless made an administrator, or
+        left out with ``FakeTelegramServer.remove_member``).
         """
         group = self.groups[chat_id]
         if user_id == self.bot_user["id"]:
@@ -262,7 +275,7 @@ class FakeTelegramState(ChangeSignal):
         user = self.users[user_id].to_json()
         rights = group.admins.get(user_id)
         if rights is None:
-            return chat_member_json(user, "member")
+            return chat_member_json(user, "left" if user_id in group.outsiders else "member")
         status = "creator" if rights.owner else "administrator"
         return chat_member_json(user, status, can_delete_messages=rights.can_delete_messages)
 
@@ -396,7 +409,7 @@ class FakeTelegramState(ChangeSignal):
             "message_id": next(counter),
             "from": sender,
             "chat": chat,
-            "date": int(time.time()),
+            "date": int(self.clock()),
         }
         if message_thread_id is not None:
             message["message_thread_id"] = message_thread_id

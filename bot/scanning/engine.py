@@ -14,14 +14,16 @@ from detectors.loading import LoadLimits
 def build_scan_engine(detection: DetectionSettings) -> ScanEngine:
     """Create the detectors once (models load here) in cheapest-first order."""
     from detectors.barcodes import ZxingBarcodeDetector
-    from detectors.faces import MediaPipeFaceDetector
+    from detectors.faces import FaceSearchSettings, MediaPipeFaceDetector
     from detectors.text import OcrSettings, RapidOcrTextDetector
 
     detectors: list[FrameDetector] = []
     if detection.barcodes:
         detectors.append(ZxingBarcodeDetector())
     if detection.faces:
-        detectors.append(MediaPipeFaceDetector())
+        detectors.append(
+            MediaPipeFaceDetector(FaceSearchSettings(second_opinion=detection.faces_second_opinion))
+        )
     if detection.text:
         detectors.append(RapidOcrTextDetector(OcrSettings(threads=detection.ocr_threads)))
     limits = LoadLimits(

@@ -132,6 +132,44 @@ class GroupSettingsRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class ConsentedPostRow(Base):
+    """A post allowed under a consent, until a withdrawal of that consent has been dealt with.
+
+    ``takedown_key`` is a keyed hash of the registry's token fingerprint (never the token); who posted it
+    and where are sealed (the moderators' and the poster's messages need them), the ids are not.
+    """
+
+    __tablename__ = "consented_posts"
+    __table_args__ = (
+        UniqueConstraint("platform", "chat_id", "message_id", name="uq_consented_posts_message"),
+        Index("ix_consented_posts_withdrawn", "withdrawn_at", "settled_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(64))
+    message_ids: Mapped[str] = mapped_column(Text)  # JSON list: every message of the post (an album)
+    thread_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    takedown_key: Mapped[str] = mapped_column(String(64), index=True)
+    token_fingerprint: Mapped[str | None] = mapped_column(String(128), nullable=True)  # the audit's
+    posted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    allowed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sealed_people: Mapped[bytes] = mapped_column(LargeBinary)  # author, name, language, chat title
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class FeedCursorRow(Base):
+    """Where the bot is in an external feed (the registry's revocations), kept across restarts."""
+
+    __tablename__ = "feed_cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class BotDatabase:
     """An open bot database: its engine and session factory. Close it at shutdown."""
 

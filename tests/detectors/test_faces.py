@@ -1,13 +1,22 @@
 import io
+import random
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance
 
+from bot.evalset.faces import PORTRAITS, apply_setting, load_portrait
 from detectors.base import FindingKind, Frame
+from detectors.centerface import _decode
 from detectors.errors import DetectorError
-from detectors.faces import SHORT_RANGE_MODEL, MediaPipeFaceDetector, load_model_bytes
+from detectors.faces import (
+    CENTERFACE_MODEL,
+    SHORT_RANGE_MODEL,
+    FaceSearchSettings,
+    MediaPipeFaceDetector,
+    load_model_bytes,
+)
 from tests.imagegen import astronaut, wound_like_image
 
 
@@ -138,3 +147,88 @@ def test_models_are_checked_against_their_checksums() -> None:
     assert load_model_bytes(SHORT_RANGE_MODEL)[:8]
     with pytest.raises(DetectorError):
         load_model_bytes("SHA256SUMS")  # present, but not listed: refused
+
+
+# -- the second opinion (CenterFace) ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def blazeface_only() -> Iterator[MediaPipeFaceDetector]:
+    detector = MediaPipeFaceDetector(FaceSearchSettings(second_opinion=False))
+    yield detector
+    detector.close()
+
+
+def _masked_three_quarter_face() -> Image.Image:
+    """The shipped camera portrait (a face seen three-quarters) behind a drawn surgical mask."""
+    portrait = PORTRAITS[2]
+    assert portrait.file == "camera.jpg"
+    rngs = random.Random(3), np.random.default_rng(3)
+    masked, _box = apply_setting("surgical_mask", load_portrait(portrait), portrait.box, *rngs)
+    return masked
+
+
+def test_a_masked_face_blazeface_misses_is_found_by_the_second_opinion(
+    faces: MediaPipeFaceDetector, blazeface_only: MediaPipeFaceDetector
+) -> None:
+    image = _masked_three_quarter_face()
+    assert blazeface_only.detect(_frame(image)) == []
+    found = faces.detect(_frame(image))
+    assert len(found) == 1
+    box = found[0].box
+    assert box is not None
+    # Where the face is in the portrait (x 198..274, y 121..197), not somewhere else in the frame.
+    assert 180 < box.x + box.width / 2 < 300
+    assert 100 < box.y + box.height / 2 < 230
+
+
+@pytest.mark.parametrize("angle", [90, 270])
+def test_a_masked_face_lying_sideways_is_found_on_the_turned_frame(
+    faces: MediaPipeFaceDetector, angle: int
+) -> None:
+    image = _masked_three_quarter_face().rotate(angle, expand=True)
+    upright_only = MediaPipeFaceDetector(FaceSearchSettings(second_opinion_turned=False))
+    try:
+        assert upright_only.detect(_frame(image)) == []
+    finally:
+        upright_only.close()
+    found = faces.detect(_frame(image))
+    assert len(found) == 1
+    box = found[0].box
+    assert box is not None
+    # The upright face's centre (236, 159) turned with the frame.
+    cx, cy = (159, 512 - 236) if angle == 90 else (512 - 159, 236)
+    assert abs(box.x + box.width / 2 - cx) < 60
+    assert abs(box.y + box.height / 2 - cy) < 60
+
+
+def test_a_face_cut_by_the_frame_is_found(faces: MediaPipeFaceDetector) -> None:
+    # Two fifths of the face are outside the photo.
+    found = faces.detect(_frame(astronaut().crop((174 + 40, 0, 512, 512))))
+    assert len(found) == 1
+
+
+def test_the_second_opinion_sees_no_face_where_there_is_none(faces: MediaPipeFaceDetector) -> None:
+    # The second opinion runs on exactly these: frames where BlazeFace found nothing.
+    for image in (wound_like_image(), Image.new("RGB", (640, 480), (200, 200, 200))):
+        assert faces.detect(_frame(image)) == []
+
+
+def test_centerface_boxes_are_decoded_from_peak_size_and_offset() -> None:
+    heatmap = np.zeros((10, 10), np.float32)
+    heatmap[4, 6] = 0.9
+    sizes = np.zeros((2, 10, 10), np.float32)
+    sizes[:, 4, 6] = (np.log(20 / 4), np.log(12 / 4))  # height 20, width 12 (log of size / stride)
+    offsets = np.zeros((2, 10, 10), np.float32)
+    offsets[:, 4, 6] = (0.25, -0.25)
+    (box,) = _decode(heatmap, sizes, offsets, threshold=0.5)
+    assert box.score == pytest.approx(0.9)
+    assert box.w == pytest.approx(12)
+    assert box.h == pytest.approx(20)
+    assert box.x + box.w / 2 == pytest.approx((6 - 0.25 + 0.5) * 4)
+    assert box.y + box.h / 2 == pytest.approx((4 + 0.25 + 0.5) * 4)
+    assert _decode(heatmap, sizes, offsets, threshold=0.95) == []
+
+
+def test_the_centerface_model_is_checked_against_its_checksum() -> None:
+    assert len(load_model_bytes(CENTERFACE_MODEL)) > 7_000_000

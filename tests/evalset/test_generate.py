@@ -142,16 +142,20 @@ def test_cli_writes_a_readable_corpus(tmp_path: Path, capsys: pytest.CaptureFixt
     parser = argparse.ArgumentParser()
     evalset_cli.add_commands(parser.add_subparsers())
     args = parser.parse_args(
-        ["evalset", str(tmp_path / "out"), "--seed", "3", "--count", "4", "--drawings", "2", "--json"]
+        [
+            *("evalset", str(tmp_path / "out"), "--seed", "3", "--count", "4"),
+            *("--drawings", "2", "--faces", "2", "--json"),
+        ]
     )
     assert args.handler(args, None) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["images"] == 6
+    assert summary["images"] == 8
     rows = _rows(tmp_path / "out")
     assert [row["file"] for row in rows] == [f"eval-{i:04d}.{row['file'][-3:]}" for i, row in enumerate(rows)]
     assert all((tmp_path / "out" / row["file"]).is_file() for row in rows)
-    assert Counter(row["split"] for row in rows) == {"tune": 3, "test": 3}
-    assert [row["case"] for row in rows[4:]] == ["drawn-faces", "drawn-faces"]
+    assert Counter(row["split"] for row in rows) == {"tune": 4, "test": 4}
+    cases = [row["case"] for row in rows[4:]]
+    assert cases == ["drawn-faces", "drawn-faces", "face-plain", "face-surgical_mask"]
 
 
 def test_drawings_come_after_the_plan_and_change_none_of_its_images(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.consent.model import (
@@ -16,7 +16,8 @@ from bot.consent.model import (
     ScopeProblem,
     UserRef,
 )
-from bot.consent.token import ConsentToken
+from bot.consent.token import ConsentToken, parse_token
+from bot.core.takedown import registry_fingerprint
 from bot.domain import FetchBytes
 from bot.errors import ConsentApiUnavailableError, ConsentUseRefusedError
 from detectors.base import Finding, FindingKind
@@ -48,6 +49,8 @@ class RecordingPlatform:
         self.closed_dms: set[UserRef] = set()
         self.images = images or {}
         self.deleted_event = asyncio.Event()
+        #: What deletion_window() answers (None: any age, as Discord).
+        self.window: timedelta | None = None
 
     def actions(self, action: str) -> list[Sent]:
         return [c for c in self.calls if c.action == action]
@@ -64,6 +67,9 @@ class RecordingPlatform:
         self.calls.append(Sent("delete", chat=chat, message_ids=message_ids))
         self.deleted_event.set()
         return True
+
+    def deletion_window(self) -> timedelta | None:
+        return self.window
 
     def message_link(self, chat: ChatRef, message_id: str) -> str | None:
         return f"https://chat.example/{chat.chat_id}/{message_id}"
@@ -105,6 +111,10 @@ class FakeConsentLookup:
         self.down = False
         self.refuse_uses: ScopeProblem | None = None
         self.lookups = 0
+        #: The revocation feed (GET /v1/revocations), and the ``since`` of every read of it.
+        self.revocations: list[Revocation] = []
+        self.revocation_reads: list[datetime] = []
+        self.feed_down = False
 
     async def lookup(self, token: ConsentToken) -> ConsentRecord:
         self.lookups += 1
@@ -120,7 +130,16 @@ class FakeConsentLookup:
         self.uses.append((token.compact, use))
 
     async def revocations_since(self, since: datetime) -> list[Revocation]:
-        return []
+        self.revocation_reads.append(since)
+        if self.down or self.feed_down:
+            raise ConsentApiUnavailableError("consent API unreachable: ConnectError")
+        return sorted((r for r in self.revocations if r.revoked_at >= since), key=lambda r: r.revoked_at)
+
+    def revoke(self, token: str, at: datetime) -> None:
+        """The patient withdraws consent: the token is revoked and published in the feed at ``at``."""
+        parsed = parse_token(token)
+        self.records[parsed.compact] = ConsentRecord(status=ConsentStatus.REVOKED)
+        self.revocations.append(Revocation(registry_fingerprint(parsed), at))
 
     async def aclose(self) -> None:
         return None

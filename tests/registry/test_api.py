@@ -65,19 +65,21 @@ async def test_issued_consent_is_granted_in_canonical_and_compact_form(
     issued = await issue(client, keys, groups=["telegram:-100123", "*"])
     token = parse_token(issued["token"])
     assert issued["token"] == token.value
+    scope = {
+        "status": "granted",
+        "purposes": ["advice"],
+        "groups": ["telegram:-100123", "*"],
+        "clinicians": ["telegram:42"],
+        "valid_until": "2025-03-31T12:00:00Z",
+        "max_images": 2,
+        "images_used": 0,
+    }
     for form in (token.value, token.compact, token.compact.lower()):
         response = await lookup(client, keys, form)
         assert response.status_code == 200
-        assert response.json() == {
-            "status": "granted",
-            "purposes": ["advice"],
-            "groups": ["telegram:-100123", "*"],
-            "clinicians": ["telegram:42"],
-            "valid_until": "2025-03-31T12:00:00Z",
-            "max_images": 2,
-            "images_used": 0,
-            "patient_ref": "PAT-0001",
-        }
+        assert response.json() == scope  # the bot's key never receives the patient reference
+    as_admin = await client.get(f"/v1/consents/{token.compact}", headers=keys.header("admin"))
+    assert as_admin.json() == scope | {"patient_ref": "PAT-0001"}
 
 
 async def test_unknown_token_is_200_unknown_with_empty_fields(client: httpx.AsyncClient, keys: Keys) -> None:
@@ -91,7 +93,6 @@ async def test_unknown_token_is_200_unknown_with_empty_fields(client: httpx.Asyn
         "valid_until": None,
         "max_images": None,
         "images_used": 0,
-        "patient_ref": "",
     }
 
 
@@ -235,7 +236,7 @@ async def test_use_outside_the_scope_is_409(
 async def test_wildcards_cover_any_chat_and_any_poster_of_a_platform(
     client: httpx.AsyncClient, keys: Keys
 ) -> None:
-    token = (await issue(client, keys, groups=["*"], clinicians=["discord:*"], max_images=None))["token"]
+    token = (await issue(client, keys, groups=["*"], clinicians=["discord:*"]))["token"]
     response = await use(client, keys, token, platform="Discord", chat_id="555", poster="discord:9")
     assert response.status_code == 201
     assert response.json()["platform"] == "discord"
@@ -261,7 +262,10 @@ async def test_use_of_unknown_or_revoked_token_is_409(client: httpx.AsyncClient,
         {"clinicians": []},
         {"purposes": ["gossip"]},
         {"days": 0},
+        {"days": 366},
         {"max_images": 0},
+        {"max_images": 101},
+        {"max_images": None},
         {"patient_ref": "   "},
         {"patient_ref": "PAT\x00"},
     ],
@@ -293,6 +297,7 @@ ALLOWED = {
     "/v1/consents/{token}": {"bot", "admin"},
     "/v1/consents/{token}/uses": {"bot", "admin"},
     "/v1/consents": {"clinician", "admin"},
+    # A bot key revokes only with {"on_behalf_of": ...} (tests/registry/test_withdrawal.py): 403 without it.
     "/v1/consents/{token}/revoke": {"clinician", "admin"},
     "/v1/revocations": {"bot", "admin"},
 }
@@ -311,11 +316,11 @@ async def test_roles(
 ) -> None:
     from bot.registry.commands import new_key, revoke_key
 
-    token = (await issue(client, keys, role="clinician", groups=["*"], clinicians=["telegram:*"]))["token"]
+    token = (await issue(client, keys, role="clinician", clinicians=["telegram:1"]))["token"]
     bodies = {
         "use": {
             "platform": "telegram",
-            "chat_id": "1",
+            "chat_id": "-100123",
             "message_id": "1",
             "image_sha256": SHA_A,
             "poster": "telegram:1",
@@ -323,7 +328,7 @@ async def test_roles(
         },
         "issue": {
             "patient_ref": "P",
-            "groups": ["*"],
+            "groups": ["telegram:-100123"],
             "clinicians": ["telegram:1"],
             "purposes": ["advice"],
             "days": 1,
@@ -355,7 +360,9 @@ async def test_roles(
 
 
 async def test_lookups_are_rate_limited_per_key(db_url: str, keys: Keys) -> None:
-    async with serve(create_app(db_url, lookups_per_minute=3)) as client:
+    async with serve(
+        create_app(db_url, lookups_per_minute=3, staff_lookups_per_minute=3, monotonic=lambda: 0.0)
+    ) as client:
         token = new_token().value
         for _ in range(3):
             assert (await lookup(client, keys, token)).status_code == 200
@@ -368,6 +375,19 @@ async def test_lookups_are_rate_limited_per_key(db_url: str, keys: Keys) -> None
         # Another key has its own bucket.
         other = await client.get(f"/v1/consents/{token}", headers=keys.header("admin"))
         assert other.status_code == 200
+
+
+async def test_the_bot_key_has_a_budget_for_real_traffic(db_url: str, keys: Keys) -> None:
+    # Defaults: 600 a minute per bot key (it looks up every captioned post of every group; each poster is
+    # limited by the bot), 60 for keys used by hand.
+    async with serve(create_app(db_url, monotonic=lambda: 0.0)) as client:  # no refill during the test
+        token = new_token().value
+        assert {(await lookup(client, keys, token)).status_code for _ in range(100)} == {200}
+        by_hand = [
+            (await client.get(f"/v1/consents/{token}", headers=keys.header("admin"))).status_code
+            for _ in range(61)
+        ]
+        assert by_hand == [200] * 60 + [429]
 
 
 async def test_logs_name_routes_and_keys_never_tokens_or_patients(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from bot.consent.model import ChatRef, Purpose, UserRef
@@ -18,7 +19,7 @@ from bot.registry.app import create_app
 from bot.registry.commands import new_consent, new_key, revoke_consent, revoke_key, show_consent
 from bot.registry.db import Base, ConsentRow, create_registry_engine, create_session_factory
 from bot.registry.keys import Role, generate_key, key_id_of
-from bot.registry.migrations import upgrade
+from bot.registry.migrations import SCRIPT_LOCATION, upgrade
 from bot.registry.ratelimit import TokenBucketLimiter
 from bot.registry.service import ConsentRegistry, InvalidRequestError, token_fingerprint
 from tests.registry.conftest import Keys, serve
@@ -45,7 +46,8 @@ def test_migrations_create_the_schema_on_an_empty_database(db_url: str, db_path:
         tables = set(inspect(engine).get_table_names())
         assert {"consents", "consent_uses", "api_keys", "alembic_version"} <= tables
         with engine.connect() as connection:
-            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+            head = ScriptDirectory(str(SCRIPT_LOCATION)).get_current_head()
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
             # The hand-written migration and the models agree.
             assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
@@ -96,9 +98,10 @@ async def test_commands_share_the_database_with_a_running_app(db_url: str, keys:
         assert issued["status"] == "granted"
         assert issued["purposes"] == ["advice", "teaching"]
         assert issued["valid_until"].endswith("Z")
-        served = await client.get(f"/v1/consents/{issued['token']}", headers=keys.header("bot"))
+        served = await client.get(f"/v1/consents/{issued['token']}", headers=keys.header("admin"))
         shown = show_consent(db_url, parse_token(issued["token"]).compact)
         assert shown == served.json() == {key: value for key, value in issued.items() if key != "token"}
+        assert shown["max_images"] == 10  # the operator named none: the rules' default
         assert revoke_consent(db_url, issued["token"]) is True
         assert revoke_consent(db_url, issued["token"]) is True
         served = await client.get(f"/v1/consents/{issued['token']}", headers=keys.header("bot"))
@@ -122,7 +125,9 @@ def test_commands_on_unknown_and_malformed_tokens(db_url: str) -> None:
         ({"groups": []}, "at least one group"),
         ({"clinicians": []}, "at least one clinician"),
         ({"days": 0}, "days"),
+        ({"days": 366}, "between 1 and 365"),
         ({"max_images": 0}, "max_images"),
+        ({"max_images": 101}, "between 1 and 100"),
         ({"patient_ref": " "}, "patient_ref"),
     ],
 )
@@ -254,6 +259,17 @@ def test_token_bucket_refills_continuously() -> None:
     assert slow.acquire("k") == 30
     with pytest.raises(ValueError, match="at least 1"):
         TokenBucketLimiter(0)
+
+
+def test_token_bucket_per_hour_takes_from_every_bucket_or_none() -> None:
+    now = [0.0]
+    limiter = TokenBucketLimiter(3, period_s=3600, monotonic=lambda: now[0])
+    assert [limiter.acquire_all(["key:a", "who:x"]) for _ in range(3)] == [0, 0, 0]
+    # "who:x" is spent, so another key of the same person waits, and its own bucket is not touched.
+    assert limiter.acquire_all(["key:b", "who:x"]) == 1200
+    assert limiter.acquire_all(["key:b"]) == 0
+    now[0] += 1200
+    assert limiter.acquire_all(["key:b", "who:x"]) == 0
 
 
 def test_concurrent_uses_never_exceed_max_images(db_url: str) -> None:

@@ -16,6 +16,7 @@ import discord
 from discord import app_commands
 
 from bot.consent.model import ChatRef
+from bot.core.capture import CaptureDesk
 from bot.core.pipeline import HandledPost, Moderator
 from bot.core.review import ReviewService
 from bot.domain import Post
@@ -47,13 +48,21 @@ class DiscordFrontend(discord.Client):
         self._work: set[asyncio.Task[None]] = set()
         # The review service is wired after the client is built (attach): the parts read it when used.
         self.desk = ReviewDesk(self.platform, lambda: self.review)
-        self.tree.add_command(consentguard_commands(self.platform, lambda: self.review))
+        self.capture: CaptureDesk | None = None
+        self.tree.add_command(consentguard_commands(self.platform, lambda: self.review, lambda: self.capture))
 
-    def attach(self, moderator: Moderator, review: ReviewService, groups: list[ChatRef]) -> None:
-        """Wire the pipeline and the review service (built after the platform, which they need)."""
+    def attach(
+        self,
+        moderator: Moderator,
+        review: ReviewService,
+        groups: list[ChatRef],
+        capture: CaptureDesk | None = None,
+    ) -> None:
+        """Wire the pipeline, the review service and consent capture (built after the platform)."""
         self.moderator = moderator
         self.review = review
         self.groups = groups
+        self.capture = capture
 
     async def setup_hook(self) -> None:
         """Persistent review buttons and slash commands, set up once per login."""

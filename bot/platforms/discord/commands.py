@@ -1,4 +1,4 @@
-"""The ``/consentguard status|queue|policy|consent`` slash command group.
+"""The ``/consentguard status|queue|policy|consent|withdraw`` slash command group (consent.py: the last two).
 
 Replies are ephemeral and in the member's Discord language when the bot speaks it, else the channel's.
 The descriptions shown in Discord's command picker stay English (see bot/messages/discord_catalog.py).
@@ -14,7 +14,7 @@ from discord import app_commands
 from bot.consent.model import ChatRef
 from bot.core.policy import Mode
 from bot.core.review import Reviewer, ReviewService
-from bot.messages import DiscordTexts, consent_help, queue_line
+from bot.messages import DiscordTexts, queue_line
 from bot.messages.discord_catalog import (
     COMMAND_CONSENT,
     COMMAND_GROUP,
@@ -22,13 +22,20 @@ from bot.messages.discord_catalog import (
     COMMAND_POLICY_MODE,
     COMMAND_QUEUE,
     COMMAND_STATUS,
+    COMMAND_WITHDRAW,
+    COMMAND_WITHDRAW_ARG,
 )
+from bot.platforms.discord.consent import CaptureSource, channel_ref
+from bot.platforms.discord.consent import consent as capture_consent
+from bot.platforms.discord.consent import withdraw as capture_withdraw
 from bot.platforms.discord.mapping import PLATFORM
 from bot.platforms.discord.platform import DiscordPlatform
 from bot.platforms.discord.review import ReviewSource, reviewer_of, texts_for
 
 
-def consentguard_commands(platform: DiscordPlatform, review_source: ReviewSource) -> app_commands.Group:
+def consentguard_commands(
+    platform: DiscordPlatform, review_source: ReviewSource, capture_source: CaptureSource | None = None
+) -> app_commands.Group:
     """The command group; each command reads the review service when invoked (it is wired after start)."""
     group = app_commands.Group(name="consentguard", description=COMMAND_GROUP)
 
@@ -88,8 +95,15 @@ def consentguard_commands(platform: DiscordPlatform, review_source: ReviewSource
 
     @group.command(name="consent", description=COMMAND_CONSENT)
     async def consent(interaction: discord.Interaction[Any]) -> None:
-        chat = ChatRef(PLATFORM, str(interaction.channel_id))
-        language = texts_for(review_source(), chat, interaction).language
-        await interaction.response.send_message(consent_help(language), ephemeral=True)
+        language = texts_for(review_source(), channel_ref(interaction), interaction).language
+        desk = capture_source() if capture_source is not None else None
+        await capture_consent(interaction, platform, desk, language)
+
+    @group.command(name="withdraw", description=COMMAND_WITHDRAW)
+    @app_commands.describe(token=COMMAND_WITHDRAW_ARG)
+    async def withdraw(interaction: discord.Interaction[Any], token: str) -> None:
+        language = texts_for(review_source(), channel_ref(interaction), interaction).language
+        desk = capture_source() if capture_source is not None else None
+        await capture_withdraw(interaction, desk, language, token)
 
     return group

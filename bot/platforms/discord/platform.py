@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+from datetime import timedelta
 from typing import Any
 
 import discord
@@ -88,6 +89,10 @@ class DiscordPlatform:
                 log.error("missing Manage Messages in %s: cannot delete %s", chat, message_id)
                 removed = False
         return removed
+
+    def deletion_window(self) -> timedelta | None:
+        """Discord lets a bot with Manage Messages delete a message at any age."""
+        return None
 
     def message_link(self, chat: ChatRef, message_id: str) -> str | None:
         """``https://discord.com/channels/<server>/<channel>/<message>`` when the channel is known."""

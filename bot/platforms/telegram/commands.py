@@ -1,4 +1,6 @@
-"""The bot's commands: /start, /help and /consent for everyone; /status, /queue and /policy in groups.
+"""The bot's commands: /start and /help for everyone; /status, /queue and /policy in groups.
+
+/consent and /withdraw live in consent.py.
 
 Replies are in the person's language when the bot speaks it, else the group's (see
 :func:`bot.messages.choose_language`). /queue and /policy are for the group's moderators, checked at the
@@ -55,10 +57,6 @@ class Commands:
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/help: the commands."""
         await self._reply(update, self._texts(update).help)
-
-    async def consent(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/consent: how to obtain a consent token and quote it."""
-        await self._reply(update, consent_help(self._language(update)))
 
     async def status(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/status: the group's mode and how many of its images wait in quarantine."""

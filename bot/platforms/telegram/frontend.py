@@ -31,11 +31,13 @@ from telegram.ext import (
 )
 
 from bot.consent.model import ChatRef
+from bot.core.capture import CaptureDesk
 from bot.core.pipeline import Moderator
 from bot.core.review import ReviewService
 from bot.domain import Post
 from bot.platforms.telegram.buttons import CALLBACK_PATTERN
 from bot.platforms.telegram.commands import Commands
+from bot.platforms.telegram.consent import CHOICE_PATTERN, ConsentCommands
 from bot.platforms.telegram.mapping import post_of
 from bot.platforms.telegram.platform import TelegramPlatform, retry_seconds
 from bot.platforms.telegram.review import ReviewButtons
@@ -68,6 +70,7 @@ class TelegramFrontend:
         album_window_s: float = 1.5,
         poll_timeout_s: int = 25,
         on_handled: Callable[[Any], Awaitable[None]] | None = None,
+        capture: CaptureDesk | None = None,
     ) -> None:
         self.application = application
         self.platform = platform
@@ -89,6 +92,7 @@ class TelegramFrontend:
         self.rights = RightsGuard(platform, review)
         self.buttons = ReviewButtons(platform, review)
         self.commands = Commands(platform, review)
+        self.consent = ConsentCommands(platform, capture)
         self._register()
 
     def _register(self) -> None:
@@ -97,7 +101,8 @@ class TelegramFrontend:
         commands = self.commands
         app.add_handler(CommandHandler("start", commands.start))
         app.add_handler(CommandHandler("help", commands.help))
-        app.add_handler(CommandHandler("consent", commands.consent))
+        app.add_handler(CommandHandler("consent", self.consent.consent))
+        app.add_handler(CommandHandler("withdraw", self.consent.withdraw))
         app.add_handler(CommandHandler("status", commands.status, filters=groups))
         app.add_handler(CommandHandler("queue", commands.queue, filters=groups))
         app.add_handler(CommandHandler("policy", commands.policy, filters=groups))
@@ -106,6 +111,7 @@ class TelegramFrontend:
         app.add_handler(MessageHandler(groups & filters.UpdateType.MESSAGE, self._on_media))
         app.add_handler(MessageHandler(groups & filters.UpdateType.EDITED_MESSAGE, self._on_edit))
         app.add_handler(CallbackQueryHandler(self.buttons.on_button, pattern=CALLBACK_PATTERN))
+        app.add_handler(CallbackQueryHandler(self.consent.on_choice, pattern=CHOICE_PATTERN))
         app.add_handler(ChatMemberHandler(self.rights.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
 
     # -- running ------------------------------------------------------------------------------------
@@ -115,6 +121,7 @@ class TelegramFrontend:
         await self.application.initialize()
         await self.application.start()
         for chat in groups:
+            self.consent.know_group(int(chat.chat_id), None)
             await self.rights.check_rights(chat)
         await self.moderator.resume()
 
@@ -225,6 +232,7 @@ class TelegramFrontend:
         message = update.message
         if message is None:
             return
+        self.consent.know_group(message.chat.id, message.chat.title)
         if message.media_group_id:
             self._gather_album(message)
             return

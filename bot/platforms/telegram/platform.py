@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 _ADMIN_STATUSES = (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+#: Bot API deleteMessage: "a message can only be deleted if it was sent less than 48 hours ago".
+DELETION_WINDOW = timedelta(hours=48)
 T = TypeVar("T")
 
 
@@ -124,6 +126,10 @@ class TelegramPlatform:
                 log.error("cannot delete message %s in %s: the bot is not allowed there", message_id, chat)
                 removed = False
         return removed
+
+    def deletion_window(self) -> timedelta | None:
+        """Telegram lets a bot delete a message only while it is less than 48 hours old."""
+        return DELETION_WINDOW
 
     def message_link(self, chat: ChatRef, message_id: str) -> str | None:
         """``https://t.me/c/<id>/<message>`` for supergroups and channels (other chats have no link)."""

@@ -62,7 +62,7 @@ async def test_issued_token_is_granted_with_its_scope(client: HttpxConsentLookup
     assert record.max_images == 2
     assert record.valid_until is not None
     assert record.valid_until - datetime.now(UTC) > timedelta(days=29)
-    assert record.patient_ref == "P-0042"
+    assert record.patient_ref == ""  # the registry does not send it to the bot's key
 
 
 async def test_unknown_token(client: HttpxConsentLookup) -> None:
@@ -107,3 +107,15 @@ async def test_a_bad_key_is_a_protocol_error(database: str) -> None:
     ):
         with pytest.raises(ConsentApiProtocolError, match="401"):
             await lookup.lookup(new_token())
+
+
+async def test_the_bot_withdraws_a_consent_for_a_clinician_it_names(
+    client: HttpxConsentLookup, database: str
+) -> None:
+    token = parse_token(issue(database))
+    assert await client.revoke_on_behalf_of(token, UserRef("telegram", "99")) is None  # not theirs
+    assert (await client.lookup(token)).status is ConsentStatus.GRANTED
+    assert await client.revoke_on_behalf_of(new_token(), POSTER) is ConsentStatus.UNKNOWN
+    assert await client.revoke_on_behalf_of(token, POSTER) is ConsentStatus.REVOKED
+    assert (await client.lookup(token)).status is ConsentStatus.REVOKED
+    assert await client.revoke_on_behalf_of(token, POSTER) is ConsentStatus.REVOKED  # harmless twice

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.bootstrap import Core, Overrides, open_core
+from bot.consent.capture import CaptureLinks
 from bot.consent.model import ChatRef, ConsentRecord, ConsentStatus, Purpose, UserRef
 from bot.consent.token import new_token
 from bot.core.ports import ImageScanner
+from bot.domain import Clock, utc_now
 from bot.platforms.telegram import TelegramFrontend, TelegramPlatform, build_application
 from bot.sandbox.fake_telegram import FakeTelegramServer
 from tests.fakes.platform import FakeConsentLookup, StubScanner
@@ -35,7 +37,7 @@ Json = dict[str, Any]
 class Bot:
     server: FakeTelegramServer
     frontend: TelegramFrontend
-    consent: FakeConsentLookup
+    consent: Any  # a FakeConsentLookup, or the embedded registry's client (``real_registry``)
     core: Core
     stack: contextlib.AsyncExitStack
     polling: asyncio.Task[None]
@@ -66,29 +68,56 @@ class Bot:
 
 
 async def start_bot(
-    server: FakeTelegramServer, data_dir: Path, policy: str = "", scanner: ImageScanner | None = None
+    server: FakeTelegramServer,
+    data_dir: Path,
+    policy: str = "",
+    scanner: ImageScanner | None = None,
+    *,
+    clock: Clock = utc_now,
+    consent: FakeConsentLookup | None = None,
+    real_registry: bool = False,
+    revocation_poll_s: float | None = None,
+    consent_settings: dict[str, Any] | None = None,
+    capture: CaptureLinks | None = None,
 ) -> Bot:
-    """The bot polling ``server`` for the group GROUP_ID, with ``policy`` (TOML) and ``scanner``."""
+    """The bot polling ``server`` for the group GROUP_ID, with ``policy`` (TOML) and ``scanner``.
+
+    ``clock`` is the bot's (give the server the same one); ``real_registry`` runs the reference registry
+    in-process instead of the fake one (``consent_settings`` then tunes it).
+    """
     policy_file = data_dir.parent / f"{data_dir.name}-policy.toml"
     policy_file.write_text(policy)
-    settings = make_settings(data_dir=data_dir, policy_file=policy_file)
+    settings = make_settings(data_dir=data_dir, policy_file=policy_file, consent=consent_settings or {})
     application = build_application(server.token, server.base_url, server.base_file_url)
     platform = TelegramPlatform(application.bot, backoff_s=0.01)
-    consent = FakeConsentLookup()
+    fake = None if real_registry else (consent or FakeConsentLookup())
     stack = contextlib.AsyncExitStack()
     core = await stack.enter_async_context(
         open_core(
             settings,
             platforms={"telegram": platform},
-            overrides=Overrides(scanner=scanner or StubScanner(), consent=consent),
+            overrides=Overrides(
+                clock=clock,
+                scanner=scanner or StubScanner(),
+                consent=fake,
+                revocation_poll_s=revocation_poll_s,
+                capture=capture,
+                capture_poll_s=0.05,
+            ),
         )
     )
     frontend = TelegramFrontend(
-        application, platform, core.moderator, core.review, album_window_s=0.3, poll_timeout_s=1
+        application,
+        platform,
+        core.moderator,
+        core.review,
+        album_window_s=0.3,
+        poll_timeout_s=1,
+        capture=core.capture,
     )
-    await frontend.start([GROUP])
+    await frontend.start(list(dict.fromkeys([GROUP, *core.groups("telegram")])))
     polling = asyncio.create_task(frontend.run_polling())
-    return Bot(server, frontend, consent, core, stack, polling)
+    return Bot(server, frontend, fake, core, stack, polling)
 
 
 async def stop_bot(bot: Bot) -> None:

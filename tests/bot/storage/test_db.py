@@ -32,6 +32,8 @@ def test_open_migrates_once_and_reopens(db_url: str, db_path: Path) -> None:
         "work_items",
         "offences",
         "group_settings",
+        "consented_posts",
+        "feed_cursors",
     } <= tables
     assert VERSION_TABLE in tables
     assert "alembic_version" not in tables  # the registry's name stays free for a shared database
@@ -45,7 +47,7 @@ def test_open_migrates_once_and_reopens(db_url: str, db_path: Path) -> None:
                 connection.exec_driver_sql(
                     "SELECT version_num FROM consentguard_bot_alembic_version"
                 ).scalar()
-                == "0002"
+                == "0003"
             )
     finally:
         db.close()
