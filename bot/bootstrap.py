@@ -326,6 +326,9 @@ async def open_core(
             policies=policies,
             group_settings=storage.group_settings,
             clock=overrides.clock,
+            # Approved reposts under a consent token are remembered as allowed posts are (same key).
+            consented=storage.consented,
+            token_key=storage.pseudonym_key,
         )
         takedown = RevocationFollower(
             consent=consent,

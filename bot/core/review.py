@@ -7,19 +7,29 @@ the person is passed in fresh by the adapter), and every action lands in the aud
 Who is a moderator of a group: the people listed in its policy's ``moderators`` when the list is not
 empty; otherwise whoever the platform says administers the group (Telegram administrators, Discord
 members with Manage Messages in the channel).
+
+An approved item the adapter reposted under a consent token (quoted in its caption) is remembered like a
+post the pipeline allows under a consent (:meth:`ReviewService.reposted`): a withdrawal takes the repost
+down too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.consent.model import ChatRef, UserRef
+from bot.consent.token import find_token
 from bot.core.policy import GroupPolicy, Mode, Policies
 from bot.core.ports import AuditTrail, GroupSettingsStore, Quarantine
+from bot.core.takedown import ConsentedPost, ConsentedPostLog, registry_fingerprint, takedown_key
 from bot.domain import ApprovedPost, AuditEvent, Clock, QuarantinedPost, Verdict, utc_now
 from bot.errors import NotAModeratorError
+
+log = logging.getLogger(__name__)
 
 #: Reasons a moderator may give for rejecting an item (the console offers them; a free note may follow).
 REJECT_REASONS = ("identifying", "no-consent", "out-of-scope", "off-topic", "other")
@@ -46,12 +56,19 @@ class ReviewService:
         policies: Policies,
         group_settings: GroupSettingsStore,
         clock: Clock = utc_now,
+        consented: ConsentedPostLog | None = None,
+        token_key: bytes = b"",
     ) -> None:
+        """``consented`` and ``token_key`` (the pipeline's): where reposts under a consent are remembered."""
+        if consented is not None and not token_key:
+            raise ValueError("remembering reposts under a consent needs the token key")
         self._quarantine = quarantine
         self._audit = audit
         self._policies = policies
         self._group_settings = group_settings
         self._clock = clock
+        self._consented = consented
+        self._token_key = token_key
 
     # -- who may act --------------------------------------------------------------------------------
 
@@ -101,6 +118,38 @@ class ReviewService:
         approved = await asyncio.to_thread(self._quarantine.approve, item_id, reviewer.user)
         await self._record(approved.chat, approved.message_id, approved.author, reviewer, "approved")
         return approved
+
+    async def reposted(self, approved: ApprovedPost, message_ids: Sequence[str]) -> bool:
+        """The adapter reposted ``approved`` as ``message_ids``: remember them if a consent covers them.
+
+        Called right after the repost succeeded. When the caption the repost carries quotes a consent
+        token, the new messages are remembered under that consent's takedown key, as the pipeline remembers
+        a post it allows (with the original author, the repost's chat and thread, now): the patient
+        withdrawing that consent takes the repost down. No token (or nothing reposted): nothing is kept.
+        Returns whether the repost was remembered. Never logs the token or the caption.
+        """
+        if self._consented is None or not message_ids:
+            return False
+        token = find_token(approved.caption).token
+        if token is None:
+            return False
+        post = ConsentedPost(
+            chat=approved.chat,
+            message_ids=tuple(message_ids),
+            author=approved.author,
+            author_name=approved.author_name,
+            posted_at=self._clock(),
+            thread_id=approved.thread_id,
+            token_fingerprint=token.fingerprint(self._token_key),
+        )
+        key = takedown_key(self._token_key, registry_fingerprint(token))
+        await asyncio.to_thread(self._consented.remember, post, key)
+        log.info(
+            "repost of item %s (%d message(s)) remembered for a withdrawal of its consent",
+            approved.item_id,
+            len(post.message_ids),
+        )
+        return True
 
     async def reject(self, item_id: str, reviewer: Reviewer, reason: str = "") -> QuarantinedPost:
         """Purge an item now; audited with the moderator's reason code."""

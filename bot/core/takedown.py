@@ -3,7 +3,8 @@
 A patient may withdraw consent at any time; the posts the bot allowed under that consent must then go. The
 pipeline remembers every post it allows under a consent (:class:`ConsentedPostLog`, keyed by a keyed hash of
 the registry's token fingerprint: the bot's database holds no value the registry could match without the
-bot's key). :class:`RevocationFollower` asks the registry for revocations every ``interval`` (the feed of
+bot's key), and the review service the repost of an approved item whose caption quotes a consent token.
+:class:`RevocationFollower` asks the registry for revocations every ``interval`` (the feed of
 ``GET /v1/revocations``), marks the matching posts withdrawn, and takes each down through the Platform port:
 
     revocations since the cursor -> mark the posts withdrawn (durable) -> for each withdrawn post:

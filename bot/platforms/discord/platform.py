@@ -150,8 +150,11 @@ class DiscordPlatform:
         author_name: str,
         content: str,
         images: tuple[tuple[str, bytes], ...],
-    ) -> None:
-        """Post approved images again, under the poster's name, through the channel's consentguard webhook."""
+    ) -> str:
+        """Post approved images again, under the poster's name, through the channel's consentguard webhook.
+
+        Returns the repost's message id (a withdrawal of its consent deletes it: Manage Messages suffices).
+        """
         channel = await self.channel(chat)
         webhooks = await channel.webhooks()
         me = self.client.user
@@ -169,7 +172,10 @@ class DiscordPlatform:
             discord.File(io.BytesIO(data), filename=f"image-{i}.jpg") for i, (_, data) in enumerate(images)
         ]
         thread = discord.Object(int(thread_id)) if thread_id else discord.utils.MISSING
-        await webhook.send(content[:MESSAGE_LIMIT], username=author_name[:80], files=files, thread=thread)
+        sent = await webhook.send(
+            content[:MESSAGE_LIMIT], username=author_name[:80], files=files, thread=thread, wait=True
+        )
+        return str(sent.id)
 
     async def is_own_webhook(self, message: discord.Message) -> bool:
         """Whether a webhook message is one of our reposts: posted through a webhook the bot created.

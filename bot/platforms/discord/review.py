@@ -102,9 +102,11 @@ class ReviewDesk:
                 channel_texts = discord_texts(choose_language(review.policy(approved.chat).language, None))
                 note = channel_texts.repost_note.format(moderator=name)
                 content = f"{approved.caption}\n{note}" if approved.caption else note
-                await self.platform.repost(
+                repost = await self.platform.repost(
                     approved.chat, approved.thread_id, approved.author_name, content, approved.images
                 )
+                # Under a consent token (quoted in the caption): a withdrawal takes the repost down.
+                await review.reposted(approved, [repost])
                 text = texts.approved.format(name=name)
             else:
                 await review.reject(item_id, reviewer)

@@ -93,10 +93,18 @@ class ReviewButtons:
         thread = int(approved.thread_id) if approved.thread_id else None
         note = texts.repost_note.format(author=approved.author_name, moderator=reviewer.name)
         caption = f"{approved.caption}\n\n{note}" if approved.caption else note
-        for index, (_, data) in enumerate(approved.images):
-            await self._send_back(
-                chat_id, data, caption=caption[:1024] if index == 0 else None, thread=thread
-            )
+        sent: list[str] = []
+        try:
+            for index, (_, data) in enumerate(approved.images):
+                sent.append(
+                    await self._send_back(
+                        chat_id, data, caption=caption[:1024] if index == 0 else None, thread=thread
+                    )
+                )
+        finally:
+            # What went up (all of it, or what did before a failure) is remembered when the caption quotes
+            # a consent token: a withdrawal of that consent takes the repost down.
+            await self.review.reposted(approved, sent)
 
     async def _show(
         self, query: CallbackQuery, item_id: str, reviewer: Reviewer, texts: TelegramTexts
@@ -118,10 +126,11 @@ class ReviewButtons:
         caption: str | None = None,
         thread: int | None = None,
         spoiler: bool = False,
-    ) -> None:
+    ) -> str:
         """Send quarantined bytes: a photo as a photo, anything else (a video, a PDF...) as a file.
 
         A file gets no spoiler: Telegram has none for documents, and it only opens when tapped anyway.
+        Returns the id of the message sent.
         """
         bot = self.platform.bot
         if is_photo(data):
@@ -134,8 +143,7 @@ class ReviewButtons:
                 has_spoiler=True if spoiler else None,
             )
             try:
-                await self.platform.call("sendPhoto", photo)
-                return
+                return str((await self.platform.call("sendPhoto", photo)).message_id)
             except BadRequest:
                 # Bytes no sniffer placed (or a photo Telegram will not process): a file is always accepted,
                 # and the item has already left the quarantine, so it must go back up one way or the other.
@@ -148,7 +156,7 @@ class ReviewButtons:
             caption=caption,
             message_thread_id=thread,
         )
-        await self.platform.call("sendDocument", document)
+        return str((await self.platform.call("sendDocument", document)).message_id)
 
     async def _answer(self, query: CallbackQuery, text: str) -> None:
         with contextlib.suppress(TelegramError):

@@ -26,8 +26,10 @@ from tests.bot.platforms.test_discord_e2e import (
     REVIEW,
     TOKEN,
     Running,
+    custom_ids,
     gone,
     image,
+    review_notice,
     stop_client,
 )
 from tests.fakes.clock import MovableClock
@@ -97,3 +99,73 @@ async def test_withdrawal_deletes_a_weeks_old_message_and_tells_the_author_and_t
     assert any("Consentement retiré" in text for text in notices)
 
     assert await running.core.takedown.poll_once() == 0  # read again: nothing more to do
+
+
+async def test_the_platform_deletes_the_webhook_repost_of_an_approved_item(
+    bot: tuple[Running, MovableClock],
+) -> None:
+    """What a takedown of a repost does: the Platform port deletes a message of the bot's own webhook.
+
+    (Discord: deleting a webhook's message through the channel needs Manage Messages, which the bot has.)
+    """
+    running, _ = bot
+    server = running.server
+    server.post_message(CASES, ALICE, "Figure 2", [image("fig.png", b"SLIDE-2")])
+    notice = await review_notice(server)
+    approve = next(c for c in custom_ids(notice) if c.startswith("cg:a:"))
+    server.click_button(REVIEW, int(notice["id"]), OWNER, approve)
+    await server.wait_until(lambda: bool(server.webhook_messages(CASES)))
+    [repost] = server.webhook_messages(CASES)
+
+    platform = running.client.platform
+    assert await platform.delete_messages(CHANNEL, (str(repost["id"]),)) is True
+
+    assert gone(server, repost)
+
+
+async def test_withdrawal_takes_down_the_webhook_repost_of_an_approved_item(
+    bot: tuple[Running, MovableClock],
+) -> None:
+    running, clock = bot
+    server = running.server
+    token = running.granted_token()
+    running.consent.down = True  # the registry is down: the post is held for review
+    message = server.post_message(CASES, ALICE, f"#consent {token}", [image("plaie.jpg", b"FACE-1")])
+    handled = await asyncio.wait_for(running.client.handled.get(), timeout=10)
+    assert handled.decision.reason == "consent-unavailable"
+    assert gone(server, message)
+    running.consent.down = False
+    notice = await review_notice(server)
+    approve = next(c for c in custom_ids(notice) if c.startswith("cg:a:"))
+    interaction = server.click_button(REVIEW, int(notice["id"]), OWNER, approve)
+    await server.wait_until(lambda: int(interaction["id"]) in server.interaction_responses)
+    [repost] = server.webhook_messages(CASES)
+    assert repost["author"]["username"] == "Dr Alice"
+
+    clock.advance(days=3)
+    running.consent.revoke(token, clock())
+    assert await running.core.takedown.poll_once() == 1
+
+    assert gone(server, repost)
+    await server.wait_until(lambda: bool(server.dm_messages(ALICE)))
+    assert "retiré son consentement" in "\n".join(m["content"] for m in server.dm_messages(ALICE))
+    notices = [m["content"] for m in server.messages_in(REVIEW)]
+    assert any("Consentement retiré" in text for text in notices)
+    assert await running.core.takedown.poll_once() == 0
+
+
+async def test_a_webhook_repost_without_a_token_is_not_taken_down(
+    bot: tuple[Running, MovableClock],
+) -> None:
+    running, clock = bot
+    server = running.server
+    server.post_message(CASES, ALICE, "Figure 2", [image("fig.png", b"SLIDE-2")])
+    notice = await review_notice(server)
+    approve = next(c for c in custom_ids(notice) if c.startswith("cg:a:"))
+    interaction = server.click_button(REVIEW, int(notice["id"]), OWNER, approve)
+    await server.wait_until(lambda: int(interaction["id"]) in server.interaction_responses)
+    [repost] = server.webhook_messages(CASES)
+
+    running.consent.revoke(running.granted_token(), clock())
+    assert await running.core.takedown.poll_once() == 0
+    assert not gone(server, repost)

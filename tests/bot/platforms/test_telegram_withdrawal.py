@@ -236,3 +236,61 @@ async def test_a_post_removed_on_an_edit_is_not_taken_down_again(bot: Bot, clock
     bot.consent.revoke(token, clock())
     assert await bot.core.takedown.poll_once() == 0
     assert len(texts_to(bot.server, ALICE)) == told
+
+
+async def approve_the_item(bot: Bot) -> dict[str, Any]:
+    """A moderator approves the item of the latest review notice: the bot's repost in the group."""
+    notice = await bot.server.wait_for("sendMessage", lambda c: "reply_markup" in c.params)
+    item = notice.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"].split(":", 2)[2]
+    notice_id = max(m["message_id"] for m in bot.server.private_messages(MOD))
+    bot.server.press_button(MOD, notice_id, MOD, f"cg:a:{item}")
+    await bot.server.wait_for("editMessageText")
+    reposts = [m for m in bot.server.messages_in(GROUP_ID) if m["from"]["is_bot"]]
+    assert len(reposts) == 1
+    return reposts[0]
+
+
+async def approved_repost(bot: Bot, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A post quoting ``token`` quarantined (the registry down), then approved: it and the bot's repost."""
+    bot.consent.down = True
+    original = bot.server.post_photo(GROUP_ID, ALICE, b"FACE-wound", caption=f"#consent {token}")
+    await bot.server.wait_for("sendMessage", lambda c: "reply_markup" in c.params)
+    await bot.settle()
+    assert deleted(bot.server, original)
+    assert bot.audit(original)[-1]["reason"] == "consent-unavailable"
+    bot.consent.down = False
+    return original, await approve_the_item(bot)
+
+
+async def test_withdrawal_takes_down_the_repost_of_an_approved_item(bot: Bot, clock: MovableClock) -> None:
+    token = bot.granted_token()
+    original, repost = await approved_repost(bot, token)
+    assert "Alice" in repost["caption"]
+    assert token in repost["caption"]
+    clock.advance(hours=3)
+    bot.consent.revoke(token, clock())
+    before = len(bot.server.calls)
+
+    assert await bot.core.takedown.poll_once() == 1
+
+    assert deleted(bot.server, repost)
+    poster = await bot.server.wait_for("sendMessage", to(ALICE), since=before)
+    assert "retiré son consentement" in poster.params["text"]
+    moderators = await bot.server.wait_for("sendMessage", to(MOD), since=before)
+    assert "Consentement retiré" in moderators.params["text"]
+    events = bot.audit(repost)
+    assert events[-1]["reason"] == "consent-withdrawn"
+    assert events[-1]["verdict"] == "delete"
+    assert events[-1]["poster"] == bot.audit(original)[0]["poster"]  # the original author
+    assert events[-1]["token_fingerprint"] == bot.audit(original)[0]["token_fingerprint"]
+    assert token.replace("-", "") not in str(events)
+    assert await bot.core.takedown.poll_once() == 0  # read again: nothing more to do
+
+
+async def test_an_approved_repost_without_a_token_is_not_taken_down(bot: Bot, clock: MovableClock) -> None:
+    bot.server.post_photo(GROUP_ID, ALICE, b"SLIDE-fig3", caption="Figure 3")
+    repost = await approve_the_item(bot)
+    bot.consent.revoke(bot.granted_token(), clock())
+
+    assert await bot.core.takedown.poll_once() == 0
+    assert not deleted(bot.server, repost)
