@@ -26,9 +26,12 @@ from bot.scanning import build_scan_engine as _engine_from_detection
 from config.settings import Settings
 
 if TYPE_CHECKING:  # the rest is imported where it is built: `consentguard scan` needs no database or HTTP
+    from fastapi import FastAPI
+
     from bot.consent.capture import CaptureLinks
     from bot.consent.model import ChatRef
     from bot.consent.port import ConsentLookup
+    from bot.console import LoginLinks, ModeratorCheck, Previewer, Reposter
     from bot.core.capture import CaptureDesk
     from bot.core.codec import PayloadCodec
     from bot.core.pipeline import Moderator
@@ -148,6 +151,60 @@ def load_policies(settings: Settings, storage: Storage) -> Policies:
     groups = dict(book.groups)
     groups.update(storage.group_settings.load())
     return Policies(PolicyBook(book.default, groups))
+
+
+# -- the moderators' web console ------------------------------------------------------------------------
+
+
+def login_links(settings: Settings, storage: Storage) -> LoginLinks:
+    """One-time login links to the console, on ``CONSENTGUARD_CONSOLE__PUBLIC_URL``."""
+    from datetime import timedelta
+
+    from bot.console import LoginLinks
+    from bot.storage.console_sessions import SqlConsoleAuth
+
+    validity = timedelta(minutes=settings.console.link_minutes)
+    return LoginLinks(SqlConsoleAuth(storage.database, storage.clock), settings.console.public_url, validity)
+
+
+def console_app(
+    settings: Settings,
+    storage: Storage,
+    *,
+    moderator_check: ModeratorCheck | None = None,
+    previewer: Previewer | None = None,
+    reposter: Reposter | None = None,
+) -> FastAPI:
+    """The web console over ``storage`` (``consentguard console``; tests pass fakes for the ports).
+
+    Standalone (no ``reposter``), approving is refused: a repost needs the running bot's platforms. The
+    moderator check defaults to the link's scope (the running bot will pass its platform-backed check);
+    previews are de-identified with a scan engine built on the first one.
+    """
+    from bot.console import LinkScopeModeratorCheck, create_console_app
+    from bot.console.preview import EngineDeidentifyingPreviewer
+    from bot.core.review import ReviewService
+    from bot.storage.console_sessions import SqlConsoleAuth
+
+    review = ReviewService(
+        quarantine=storage.quarantine,
+        audit=storage.audit,
+        policies=load_policies(settings, storage),
+        group_settings=storage.group_settings,
+        clock=storage.clock,
+        consented=storage.consented,
+        token_key=storage.pseudonym_key,
+    )
+    return create_console_app(
+        review=review,
+        quarantine=storage.quarantine,
+        auth=SqlConsoleAuth(storage.database, storage.clock),
+        settings=settings.console,
+        moderator_check=moderator_check or LinkScopeModeratorCheck(),
+        previewer=previewer or EngineDeidentifyingPreviewer(functools.partial(build_scan_engine, settings)),
+        reposter=reposter,
+        clock=storage.clock,
+    )
 
 
 # -- the consent registry -------------------------------------------------------------------------------

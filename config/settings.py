@@ -108,6 +108,19 @@ class StorageSettings(BaseModel):
     quarantine_key_file: Path | None = None
 
 
+class ConsoleSettings(BaseModel):
+    """The moderators' web console (``consentguard console``)."""
+
+    #: The console's address as browsers reach it: login links are built on it (https: Secure cookies).
+    public_url: str = "http://127.0.0.1:8788"
+    #: Port to listen on; None: the public URL's port, else 8788.
+    port: int | None = Field(default=None, ge=1, le=65535)
+    #: Minutes a one-time login link stays valid (10 at most).
+    link_minutes: int = Field(default=10, ge=1, le=10)
+    #: Minutes of inactivity after which a session ends.
+    idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+
+
 class Settings(BaseSettings):
     """Every setting of consentguard, with embedded defaults that run on one machine."""
 
@@ -129,6 +142,7 @@ class Settings(BaseSettings):
     discord: DiscordSettings = DiscordSettings()
     consent: ConsentSettings = ConsentSettings()
     storage: StorageSettings = StorageSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     def registry_database(self) -> str:
         """The reference registry's database URL (creating the data directory for the SQLite default)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -116,4 +116,13 @@ class FrameDetector(Protocol):
 
     def close(self) -> None:
         """Release models and native resources."""
+        ...
+
+
+@runtime_checkable
+class TextLocator(Protocol):
+    """A frame detector that can also say where every line of text it read is (for masking, never content)."""
+
+    def detect_and_locate(self, frame: Frame) -> tuple[list[Finding], list[BoundingBox | None]]:
+        """Return ``detect(frame)`` and the box of every line read (``None`` where the OCR gave none)."""
         ...

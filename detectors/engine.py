@@ -13,7 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from detectors.base import IDENTIFIER_KINDS, DecodedMedia, Finding, FindingKind, FrameDetector
+from detectors.base import (
+    IDENTIFIER_KINDS,
+    BoundingBox,
+    DecodedMedia,
+    Finding,
+    FindingKind,
+    Frame,
+    FrameDetector,
+    TextLocator,
+)
 from detectors.dicom import carried_findings
 from detectors.errors import ConsentGuardError, DetectorError, ImageError
 from detectors.loading import LoadLimits, load_media
@@ -73,6 +82,18 @@ class ScanReport:
         }
 
 
+@dataclass(slots=True)
+class FrameLook:
+    """An exhaustive look at one frame, for masking: every finding with its box, and every line of text's box.
+
+    Carries no content: the lines' text stays in the text detector.
+    """
+
+    findings: list[Finding] = field(default_factory=list)
+    text_lines: list[BoundingBox | None] = field(default_factory=list)
+    error: str | None = None
+
+
 class ScanEngine:
     """Runs the loader and the frame detectors over one file."""
 
@@ -96,12 +117,31 @@ class ScanEngine:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def decode(self, data: bytes, *, name_hint: str = "") -> DecodedMedia:
+        """Decode ``data`` as :meth:`scan` does (same limits); raises :class:`ImageError`."""
+        return load_media(data, limits=self._limits, name_hint=name_hint)
+
+    def look(self, frame: Frame) -> FrameLook:
+        """Run every detector on ``frame`` and collect the boxes of the lines of text read; never raises."""
+        result = FrameLook()
+        for detector in self._detectors:
+            try:
+                if isinstance(detector, TextLocator):
+                    findings, lines = detector.detect_and_locate(frame)
+                    result.text_lines.extend(lines)
+                else:
+                    findings = detector.detect(frame)
+                result.findings.extend(findings)
+            except Exception as exc:  # fail closed, without the message (it may hold data)
+                result.error = f"{detector.name} detector failed: {type(exc).__name__}"
+        return result
+
     def scan(self, data: bytes, *, name_hint: str = "", exhaustive: bool = False) -> ScanReport:
         """Scan one file. Errors are reported in the result, never raised."""
         report = ScanReport()
         started = time.perf_counter()
         try:
-            media = load_media(data, limits=self._limits, name_hint=name_hint)
+            media = self.decode(data, name_hint=name_hint)
         except ImageError as exc:
             report.error, report.error_type = str(exc), type(exc).__name__
             # A DICOM whose pixels failed still had its header read: report those tags with the failure.

@@ -105,7 +105,17 @@ class RapidOcrTextDetector:
 
     def detect(self, frame: Frame) -> list[Finding]:
         """Return identifier findings, or one plain-text finding when the text identifies nobody."""
+        return self._findings(frame, self.read_lines(frame))
+
+    def detect_and_locate(self, frame: Frame) -> tuple[list[Finding], list[BoundingBox | None]]:
+        """:meth:`detect`'s findings and where every line read is (its box, never its text): for masking.
+
+        A line whose position the OCR did not report comes back as ``None``: it cannot be masked.
+        """
         lines = self.read_lines(frame)
+        return self._findings(frame, lines), [line.box for line in lines]
+
+    def _findings(self, frame: Frame, lines: list[TextLine]) -> list[Finding]:
         if not lines:
             return []
         matches = classify_lines(lines)

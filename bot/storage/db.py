@@ -216,3 +216,30 @@ def open_bot_database(url: str) -> BotDatabase:
 def create_bot_engine(database_url: str) -> Engine:
     """Create the bot database's engine (see :func:`bot.sqlbase.create_database_engine`)."""
     return create_database_engine(database_url)
+
+
+class ConsoleLinkRow(Base):
+    """A one-time login link of the moderators' web console: only the SHA-256 of its secret is kept."""
+
+    __tablename__ = "console_links"
+
+    secret_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(Text)  # JSON: operator, or a moderator and their groups
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class ConsoleSessionRow(Base):
+    """A signed-in console session: only the SHA-256 of its id is kept (the cookie holds the id)."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(Text)
+    csrf: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    revealed_item: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    revealed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

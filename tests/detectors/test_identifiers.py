@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import pytest
 
 from detectors.base import FindingKind
@@ -559,19 +556,6 @@ def test_text_lines_carry_an_optional_box() -> None:
     line = TextLine("Nom : DUPONT", 0.9)
     assert line.box is None
     assert classify_lines([line])[0].kind is K.PERSON_NAME
-
-
-def test_a_hundred_lines_are_classified_in_a_few_milliseconds() -> None:
-    sample = [p[0] for p in POSITIVES] + NEGATIVES
-    lines = [TextLine(text, 0.9) for text in (sample * 2)[:100]]
-    classify_lines(lines)  # warm up
-    timings = []
-    for _ in range(7):
-        start = time.perf_counter()
-        classify_lines(lines)
-        timings.append(time.perf_counter() - start)
-    # The target is well under 5 ms on a laptop; the bound leaves room for a slow, shared CI runner.
-    assert statistics.median(timings) < 0.025
 
 
 # --- care facility beside an exam date or time or in a patient frame; CJK identity labels -------------

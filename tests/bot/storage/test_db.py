@@ -47,7 +47,7 @@ def test_open_migrates_once_and_reopens(db_url: str, db_path: Path) -> None:
                 connection.exec_driver_sql(
                     "SELECT version_num FROM consentguard_bot_alembic_version"
                 ).scalar()
-                == "0003"
+                == "0004"
             )
     finally:
         db.close()
