@@ -304,6 +304,8 @@ class Core:
     takedown: RevocationFollower
     #: Consent capture and withdrawal in chat; None when the registry offers no capture links here.
     capture: CaptureDesk | None = None
+    #: One-time login links to the web console (``/console``), on the console's public URL.
+    console: LoginLinks | None = None
 
     def groups(self, platform: str) -> list[ChatRef]:
         """Groups of one platform that have a policy of their own (their rights are checked at start-up)."""
@@ -407,7 +409,7 @@ async def open_core(
         if capture is not None:
             desk = CaptureDesk(capture, clock=overrides.clock, poll_s=overrides.capture_poll_s)
             stack.push_async_callback(desk.aclose)
-        yield Core(moderator, review, policies, storage, takedown, desk)
+        yield Core(moderator, review, policies, storage, takedown, desk, login_links(settings, storage))
 
 
 # -- consentguard run -----------------------------------------------------------------------------------
@@ -451,12 +453,19 @@ async def run(
         try:
             if application is not None and telegram_platform is not None:
                 telegram_frontend = TelegramFrontend(
-                    application, telegram_platform, core.moderator, core.review, capture=core.capture
+                    application,
+                    telegram_platform,
+                    core.moderator,
+                    core.review,
+                    capture=core.capture,
+                    console=core.console,
                 )
                 await telegram_frontend.start(core.groups("telegram"))
                 tasks.append(asyncio.create_task(telegram_frontend.run_polling()))
             if discord_client is not None and discord_token is not None:
-                discord_client.attach(core.moderator, core.review, core.groups("discord"), core.capture)
+                discord_client.attach(
+                    core.moderator, core.review, core.groups("discord"), core.capture, core.console
+                )
                 await discord_client.login(discord_token.get_secret_value())
                 tasks.append(asyncio.create_task(discord_client.connect()))
             core.moderator.start_housekeeping()

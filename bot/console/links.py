@@ -25,6 +25,11 @@ class LoginLinks:
     def __repr__(self) -> str:
         return f"LoginLinks({self._base!r})"
 
+    @property
+    def minutes(self) -> int:
+        """How many minutes a link stays valid (said to the moderator with it)."""
+        return int(self._validity.total_seconds() // 60)
+
     def issue_login_link(self, moderator: UserRef, groups: Sequence[ChatRef]) -> str:
         """A link for ``moderator`` to review ``groups`` (the bot checked them on the platform just now)."""
         if not groups:

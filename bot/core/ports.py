@@ -182,3 +182,16 @@ class GroupSettingsStore(Protocol):
     def save(self, chat: ChatRef, policy: GroupPolicy, changed_by: UserRef) -> None:
         """Persist ``chat``'s policy as a moderator just set it."""
         ...
+
+
+class ConsoleLinks(Protocol):
+    """One-time login links to the moderators' web console (``bot.console.LoginLinks``); ``/console``."""
+
+    @property
+    def minutes(self) -> int:
+        """How many minutes a link stays valid."""
+        ...
+
+    def issue_login_link(self, moderator: UserRef, groups: Sequence[ChatRef]) -> str:
+        """A link for ``moderator`` to review ``groups``, which the platform said they moderate just now."""
+        ...

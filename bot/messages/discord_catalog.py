@@ -93,6 +93,7 @@ COMMAND_POLICY_MODE = "strict, identifying-only or monitor"
 COMMAND_CONSENT = "A consent form for the patient to sign on your phone (the token comes once signed)"
 COMMAND_WITHDRAW = "Withdraw a consent you captured or that names you (its posts are then deleted)"
 COMMAND_WITHDRAW_ARG = "The consent token, CG-XXXX-XXXX-XXXX-XXXX-X"
+COMMAND_CONSOLE = "A one-time link to the moderation console, for the channels you moderate"
 
 # The review buttons keep both languages in one label: a moderator notice is read by every moderator,
 # whatever their locale, and the Platform port's notify_moderators brings no language with it. Discord

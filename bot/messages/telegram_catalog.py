@@ -57,7 +57,7 @@ FRENCH_TELEGRAM = TelegramTexts(
     ),
     help=(
         f"Commandes{NBSP}: /status (règle du groupe), /consent (citer un jeton de consentement), "
-        "/queue et /policy (modérateurs)."
+        "/queue et /policy (modérateurs), /console en privé (lien vers la console de modération)."
     ),
     status=f"mode{NBSP}: {{mode}} · quarantaine{NBSP}: {{pending}}",
     mode_set=f"mode{NBSP}: {{mode}}",
@@ -88,7 +88,7 @@ ENGLISH_TELEGRAM = TelegramTexts(
     ),
     help=(
         "Commands: /status (the group’s rule), /consent (quoting a consent token), "
-        "/queue and /policy (moderators)."
+        "/queue and /policy (moderators), /console in private (a link to the moderation console)."
     ),
     status="mode: {mode} · quarantine: {pending}",
     mode_set="mode: {mode}",

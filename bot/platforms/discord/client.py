@@ -18,6 +18,7 @@ from discord import app_commands
 from bot.consent.model import ChatRef
 from bot.core.capture import CaptureDesk
 from bot.core.pipeline import HandledPost, Moderator
+from bot.core.ports import ConsoleLinks
 from bot.core.review import ReviewService
 from bot.domain import Post
 from bot.messages import choose_language
@@ -49,7 +50,15 @@ class DiscordFrontend(discord.Client):
         # The review service is wired after the client is built (attach): the parts read it when used.
         self.desk = ReviewDesk(self.platform, lambda: self.review)
         self.capture: CaptureDesk | None = None
-        self.tree.add_command(consentguard_commands(self.platform, lambda: self.review, lambda: self.capture))
+        self.console: ConsoleLinks | None = None
+        self.tree.add_command(
+            consentguard_commands(
+                self.platform,
+                lambda: self.review,
+                lambda: self.capture,
+                lambda: (self.console, self.groups),
+            )
+        )
 
     def attach(
         self,
@@ -57,12 +66,14 @@ class DiscordFrontend(discord.Client):
         review: ReviewService,
         groups: list[ChatRef],
         capture: CaptureDesk | None = None,
+        console: ConsoleLinks | None = None,
     ) -> None:
-        """Wire the pipeline, the review service and consent capture (built after the platform)."""
+        """Wire the pipeline, review service, consent capture and console links (built after the platform)."""
         self.moderator = moderator
         self.review = review
         self.groups = groups
         self.capture = capture
+        self.console = console
 
     async def setup_hook(self) -> None:
         """Persistent review buttons and slash commands, set up once per login."""

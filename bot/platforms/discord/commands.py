@@ -1,4 +1,4 @@
-"""The ``/consentguard status|queue|policy|consent|withdraw`` slash command group (consent.py: the last two).
+"""The ``/consentguard status|queue|policy|consent|withdraw|console`` slash commands (consent.py, console.py).
 
 Replies are ephemeral and in the member's Discord language when the bot speaks it, else the channel's.
 The descriptions shown in Discord's command picker stay English (see bot/messages/discord_catalog.py).
@@ -17,6 +17,7 @@ from bot.core.review import Reviewer, ReviewService
 from bot.messages import DiscordTexts, queue_line
 from bot.messages.discord_catalog import (
     COMMAND_CONSENT,
+    COMMAND_CONSOLE,
     COMMAND_GROUP,
     COMMAND_POLICY,
     COMMAND_POLICY_MODE,
@@ -28,13 +29,18 @@ from bot.messages.discord_catalog import (
 from bot.platforms.discord.consent import CaptureSource, channel_ref
 from bot.platforms.discord.consent import consent as capture_consent
 from bot.platforms.discord.consent import withdraw as capture_withdraw
+from bot.platforms.discord.console import ConsoleSource
+from bot.platforms.discord.console import console as console_link
 from bot.platforms.discord.mapping import PLATFORM
 from bot.platforms.discord.platform import DiscordPlatform
 from bot.platforms.discord.review import ReviewSource, reviewer_of, texts_for
 
 
 def consentguard_commands(
-    platform: DiscordPlatform, review_source: ReviewSource, capture_source: CaptureSource | None = None
+    platform: DiscordPlatform,
+    review_source: ReviewSource,
+    capture_source: CaptureSource | None = None,
+    console_source: ConsoleSource | None = None,
 ) -> app_commands.Group:
     """The command group; each command reads the review service when invoked (it is wired after start)."""
     group = app_commands.Group(name="consentguard", description=COMMAND_GROUP)
@@ -105,5 +111,11 @@ def consentguard_commands(
         language = texts_for(review_source(), channel_ref(interaction), interaction).language
         desk = capture_source() if capture_source is not None else None
         await capture_withdraw(interaction, desk, language, token)
+
+    @group.command(name="console", description=COMMAND_CONSOLE)
+    async def console(interaction: discord.Interaction[Any]) -> None:
+        review = review_source()
+        language = texts_for(review, channel_ref(interaction), interaction).language
+        await console_link(interaction, platform, review, console_source, language)
 
     return group

@@ -33,11 +33,13 @@ from telegram.ext import (
 from bot.consent.model import ChatRef
 from bot.core.capture import CaptureDesk
 from bot.core.pipeline import Moderator
+from bot.core.ports import ConsoleLinks
 from bot.core.review import ReviewService
 from bot.domain import Post
 from bot.platforms.telegram.buttons import CALLBACK_PATTERN
 from bot.platforms.telegram.commands import Commands
 from bot.platforms.telegram.consent import CHOICE_PATTERN, ConsentCommands
+from bot.platforms.telegram.console import ConsoleCommand
 from bot.platforms.telegram.mapping import post_of
 from bot.platforms.telegram.platform import TelegramPlatform, retry_seconds
 from bot.platforms.telegram.review import ReviewButtons
@@ -71,6 +73,7 @@ class TelegramFrontend:
         poll_timeout_s: int = 25,
         on_handled: Callable[[Any], Awaitable[None]] | None = None,
         capture: CaptureDesk | None = None,
+        console: ConsoleLinks | None = None,
     ) -> None:
         self.application = application
         self.platform = platform
@@ -93,6 +96,7 @@ class TelegramFrontend:
         self.buttons = ReviewButtons(platform, review)
         self.commands = Commands(platform, review)
         self.consent = ConsentCommands(platform, capture)
+        self.console = ConsoleCommand(platform, review, console, self.consent.groups)
         self._register()
 
     def _register(self) -> None:
@@ -103,6 +107,7 @@ class TelegramFrontend:
         app.add_handler(CommandHandler("help", commands.help))
         app.add_handler(CommandHandler("consent", self.consent.consent))
         app.add_handler(CommandHandler("withdraw", self.consent.withdraw))
+        app.add_handler(CommandHandler("console", self.console.console))
         app.add_handler(CommandHandler("status", commands.status, filters=groups))
         app.add_handler(CommandHandler("queue", commands.queue, filters=groups))
         app.add_handler(CommandHandler("policy", commands.policy, filters=groups))

@@ -114,6 +114,7 @@ async def start_bot(
         album_window_s=0.3,
         poll_timeout_s=1,
         capture=core.capture,
+        console=core.console,
     )
     await frontend.start(list(dict.fromkeys([GROUP, *core.groups("telegram")])))
     polling = asyncio.create_task(frontend.run_polling())
