@@ -39,6 +39,8 @@ if TYPE_CHECKING:  # the rest is imported where it is built: `consentguard scan`
     from bot.core.ports import ImageScanner, Platform
     from bot.core.review import ReviewService
     from bot.core.takedown import RevocationFollower
+    from bot.platforms.discord import DiscordPlatform
+    from bot.platforms.telegram import TelegramPlatform
     from bot.storage import BotDatabase
     from bot.storage.audit import AuditLog
     from bot.storage.group_settings import SqlGroupSettings
@@ -174,19 +176,21 @@ def console_app(
     moderator_check: ModeratorCheck | None = None,
     previewer: Previewer | None = None,
     reposter: Reposter | None = None,
+    review: ReviewService | None = None,
 ) -> FastAPI:
     """The web console over ``storage`` (``consentguard console``; tests pass fakes for the ports).
 
     Standalone (no ``reposter``), approving is refused: a repost needs the running bot's platforms. The
-    moderator check defaults to the link's scope (the running bot will pass its platform-backed check);
-    previews are de-identified with a scan engine built on the first one.
+    moderator check defaults to the link's scope (:func:`running_console_app` passes the platforms'
+    check); previews are de-identified with a scan engine built on the first one. ``review``: the running
+    core's review service (its policies), else one built over ``storage``.
     """
     from bot.console import LinkScopeModeratorCheck, create_console_app
     from bot.console.preview import EngineDeidentifyingPreviewer
     from bot.core.review import ReviewService
     from bot.storage.console_sessions import SqlConsoleAuth
 
-    review = ReviewService(
+    review = review or ReviewService(
         quarantine=storage.quarantine,
         audit=storage.audit,
         policies=load_policies(settings, storage),
@@ -204,6 +208,43 @@ def console_app(
         previewer=previewer or EngineDeidentifyingPreviewer(functools.partial(build_scan_engine, settings)),
         reposter=reposter,
         clock=storage.clock,
+    )
+
+
+def running_console_app(
+    settings: Settings,
+    core: Core,
+    *,
+    telegram: TelegramPlatform | None = None,
+    discord: DiscordPlatform | None = None,
+    previewer: Previewer | None = None,
+) -> FastAPI:
+    """The console as ``consentguard run`` serves it: over the running core, with the platforms' ports.
+
+    Who moderates a group is asked of its platform at every request (the review buttons' rule), and an
+    approved item is reposted through the running platform as the Approve button does.
+    """
+    from bot.console import PlatformModeratorCheck, PlatformReposter
+
+    checks: dict[str, ModeratorCheck] = {}
+    reposters: dict[str, Reposter] = {}
+    if telegram is not None:
+        from bot.platforms.telegram.console_ports import TelegramModeratorCheck, TelegramReposter
+
+        checks["telegram"] = TelegramModeratorCheck(telegram, core.review)
+        reposters["telegram"] = TelegramReposter(telegram, core.review)
+    if discord is not None:
+        from bot.platforms.discord.console_ports import DiscordModeratorCheck, DiscordReposter
+
+        checks["discord"] = DiscordModeratorCheck(discord, core.review)
+        reposters["discord"] = DiscordReposter(discord, core.review)
+    return console_app(
+        settings,
+        core.storage,
+        moderator_check=PlatformModeratorCheck(checks),
+        previewer=previewer,
+        reposter=PlatformReposter(reposters),
+        review=core.review,
     )
 
 
@@ -447,7 +488,10 @@ async def run(
         point_at(settings.discord.api_base_url, settings.discord.gateway_url)
         discord_client = DiscordFrontend()
         platforms["discord"] = discord_client.platform
-    async with open_core(settings, platforms=platforms, overrides=overrides) as core:
+    async with (
+        open_core(settings, platforms=platforms, overrides=overrides) as core,
+        contextlib.AsyncExitStack() as console,
+    ):
         tasks: list[asyncio.Task[None]] = []
         telegram_frontend = None
         try:
@@ -468,6 +512,14 @@ async def run(
                 )
                 await discord_client.login(discord_token.get_secret_value())
                 tasks.append(asyncio.create_task(discord_client.connect()))
+            if settings.console.port is not None:
+                from bot.registry.inprocess import serve_in_process
+
+                on_discord = discord_client.platform if discord_client is not None else None
+                app = running_console_app(settings, core, telegram=telegram_platform, discord=on_discord)
+                host, port = settings.console.host, settings.console.port
+                url = await console.enter_async_context(serve_in_process(app, host, port))
+                log.info("web console at %s", url)
             core.moderator.start_housekeeping()
             heartbeat = asyncio.create_task(
                 beat_while(settings.data_dir / HEARTBEAT_FILE, tasks[0], overrides.clock)
@@ -476,6 +528,7 @@ async def run(
             await stop.wait()
             heartbeat.cancel()
         finally:
+            await console.aclose()  # no console request reaches a platform that is stopping
             if telegram_frontend is not None:
                 await telegram_frontend.stop()
             if discord_client is not None:

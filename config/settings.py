@@ -113,8 +113,11 @@ class ConsoleSettings(BaseModel):
 
     #: The console's address as browsers reach it: login links are built on it (https: Secure cookies).
     public_url: str = "http://127.0.0.1:8788"
-    #: Port to listen on; None: the public URL's port, else 8788.
+    #: Port to listen on; None: the public URL's port, else 8788. ``consentguard run`` serves the console
+    #: (with approve and the platforms' moderator check) only when it is set.
     port: int | None = Field(default=None, ge=1, le=65535)
+    #: Address ``consentguard run`` serves the console on (put a TLS reverse proxy in front of it).
+    host: str = "127.0.0.1"
     #: Minutes a one-time login link stays valid (10 at most).
     link_minutes: int = Field(default=10, ge=1, le=10)
     #: Minutes of inactivity after which a session ends.

@@ -5,12 +5,21 @@ Built by :func:`bot.bootstrap.console_app`; links issued by :class:`bot.console.
 
 from bot.console.app import create_console_app
 from bot.console.links import LoginLinks
-from bot.console.ports import LinkScopeModeratorCheck, ModeratorCheck, Previewer, Reposter
+from bot.console.ports import (
+    LinkScopeModeratorCheck,
+    ModeratorCheck,
+    PlatformModeratorCheck,
+    PlatformReposter,
+    Previewer,
+    Reposter,
+)
 
 __all__ = [
     "LinkScopeModeratorCheck",
     "LoginLinks",
     "ModeratorCheck",
+    "PlatformModeratorCheck",
+    "PlatformReposter",
     "Previewer",
     "Reposter",
     "create_console_app",

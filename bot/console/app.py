@@ -372,7 +372,8 @@ class _Console:
         reviewer = self.reviewer(session)
         try:
             if action == "approve":
-                if self.reposter is None:  # the callers refuse first; never approve without a repost
+                # Approving purges the held copy: never approve what cannot be reposted now.
+                if self.reposter is None or not self.reposter.serves(item.chat):
                     return "handled"
                 approved = await self.review.approve(item_id, reviewer)
                 await self.reposter.repost(approved, reviewer)

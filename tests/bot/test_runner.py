@@ -1,8 +1,11 @@
 """`consentguard run` as operators use it: settings in, every platform with a token started, clean stop."""
 
 import asyncio
+import contextlib
+import socket
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.bootstrap import Overrides, run
@@ -43,3 +46,37 @@ async def test_run_moderates_telegram_with_the_embedded_registry(tmp_path: Path)
 async def test_run_without_any_token_says_what_to_set(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="CONSENTGUARD_TELEGRAM__TOKEN"):
         await run(Settings.model_validate({"data_dir": tmp_path}))
+
+
+async def test_run_serves_the_console_on_the_configured_port_while_it_runs(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a free port for the console
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with FakeTelegramServer() as server:
+        server.add_group(-1001, "Groupe")
+        settings = Settings.model_validate(
+            {
+                "data_dir": tmp_path,
+                "telegram": {
+                    "token": server.token,
+                    "base_url": server.base_url,
+                    "base_file_url": server.base_file_url,
+                },
+                "console": {"port": port, "host": "127.0.0.1"},
+            }
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(run(settings, stop=stop, overrides=Overrides(scanner=StubScanner())))
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            response = None
+            for _ in range(500):  # until run has started the console (no timing asserted)
+                with contextlib.suppress(httpx.ConnectError):
+                    response = await http.get("/")
+                    break
+                await asyncio.sleep(0.02)
+            assert response is not None
+            assert response.status_code == 401  # served, and no page without a session
+            stop.set()
+            await asyncio.wait_for(task, timeout=30)
+            with pytest.raises(httpx.ConnectError):  # gone with the bot
+                await http.get("/")

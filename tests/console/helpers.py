@@ -50,6 +50,9 @@ class RecordingReposter:
     def __init__(self) -> None:
         self.reposted: list[ApprovedPost] = []
 
+    def serves(self, chat: ChatRef) -> bool:
+        return chat.platform == "telegram"
+
     async def repost(self, approved: ApprovedPost, reviewer: Reviewer) -> None:
         self.reposted.append(approved)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.consent.model import ChatRef
 from bot.console import LoginLinks
 from bot.console.app import COOKIE
 from tests.console.helpers import (
@@ -292,6 +293,22 @@ async def test_approve_reposts_through_the_port_and_is_audited(tmp_path: Path) -
         assert approved.item_id == item
         assert approved.images[0][1] == ORIGINAL + b"\x00"
         assert [event["decision"] for event in console.audit()] == ["approved"]
+
+
+async def test_an_item_no_running_platform_can_repost_is_not_approved(tmp_path: Path) -> None:
+    # Approving purges the held copy: an item whose platform this bot does not run stays pending.
+    discord_group = ChatRef("discord", "42/43")
+    with open_console(tmp_path / "data", with_reposter=True) as console:
+        item = console.put(discord_group, "1")
+        transport = httpx.ASGITransport(app=console.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://console.test") as http:
+            csrf = await _login(http, console.links.issue_operator_link())
+            response = await http.post(f"/items/{item}/approve", data={"csrf": csrf})
+        assert response.status_code == 409
+        assert console.reposter is not None
+        assert console.reposter.reposted == []
+        assert console.storage.quarantine.get(item).status.value == "pending"
+        assert console.audit() == []
 
 
 async def test_bulk_reject(console: Console, client: httpx.AsyncClient) -> None:

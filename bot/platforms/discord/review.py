@@ -16,6 +16,7 @@ import discord
 
 from bot.consent.model import ChatRef, UserRef
 from bot.core.review import Reviewer, ReviewService
+from bot.domain import ApprovedPost
 from bot.errors import QuarantineError, ReviewError
 from bot.messages import choose_language
 from bot.messages.discord_catalog import DiscordTexts, discord_texts
@@ -45,22 +46,39 @@ async def reviewer_of(
     return Reviewer(
         UserRef(PLATFORM, str(interaction.user.id)),
         getattr(interaction.user, "display_name", str(interaction.user)),
-        platform_admin=await _can_review(platform, interaction, chat),
+        platform_admin=await can_review(platform, chat, interaction.user.id),
     )
 
 
-async def _can_review(
-    platform: DiscordPlatform, interaction: discord.Interaction[Any], chat: ChatRef
-) -> bool:
+async def can_review(platform: DiscordPlatform, chat: ChatRef, user_id: int) -> bool:
+    """Whether Discord says ``user_id`` may manage messages in ``chat`` now (the review buttons' rule)."""
     channel = await platform.channel(chat)
     guild = getattr(channel, "guild", None)
     if guild is None:
         return False
     try:
-        member = guild.get_member(interaction.user.id) or await guild.fetch_member(interaction.user.id)
+        member = guild.get_member(user_id) or await guild.fetch_member(user_id)
     except discord.HTTPException:
         return False
     return bool(channel.permissions_for(member).manage_messages)
+
+
+async def repost_approved(
+    platform: DiscordPlatform, review: ReviewService, approved: ApprovedPost, reviewer: Reviewer
+) -> None:
+    """Repost an approved item in its channel and let the review service remember the repost.
+
+    What the Approve button and the web console's approve both do; the note is in the channel's language
+    (the whole channel reads it, not the moderator).
+    """
+    channel_texts = discord_texts(choose_language(review.policy(approved.chat).language, None))
+    note = channel_texts.repost_note.format(moderator=reviewer.name)
+    content = f"{approved.caption}\n{note}" if approved.caption else note
+    repost = await platform.repost(
+        approved.chat, approved.thread_id, approved.author_name, content, approved.images
+    )
+    # Under a consent token (quoted in the caption): a withdrawal takes the repost down.
+    await review.reposted(approved, [repost])
 
 
 class ReviewDesk:
@@ -98,15 +116,7 @@ class ReviewDesk:
                 return
             if action == "a":
                 approved = await review.approve(item_id, reviewer)
-                # The repost is read by the whole channel, not by the clicker: in the channel's language.
-                channel_texts = discord_texts(choose_language(review.policy(approved.chat).language, None))
-                note = channel_texts.repost_note.format(moderator=name)
-                content = f"{approved.caption}\n{note}" if approved.caption else note
-                repost = await self.platform.repost(
-                    approved.chat, approved.thread_id, approved.author_name, content, approved.images
-                )
-                # Under a consent token (quoted in the caption): a withdrawal takes the repost down.
-                await review.reposted(approved, [repost])
+                await repost_approved(self.platform, review, approved, reviewer)
                 text = texts.approved.format(name=name)
             else:
                 await review.reject(item_id, reviewer)

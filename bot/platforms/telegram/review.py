@@ -16,6 +16,7 @@ from telegram.ext import ContextTypes
 
 from bot.consent.model import UserRef
 from bot.core.review import Reviewer, ReviewService
+from bot.domain import ApprovedPost
 from bot.errors import QuarantineError, ReviewError
 from bot.messages import TelegramTexts, choose_language, telegram_texts
 from bot.platforms.telegram.mapping import PLATFORM
@@ -38,6 +39,71 @@ def is_photo(data: bytes) -> bool:
     HEIC/AVIF (``ftyp`` stills) are images, sent as files.
     """
     return sniff(data) not in _FILE_KINDS and not data.startswith(b"GIF8") and data[4:8] != b"ftyp"
+
+
+async def repost_approved(
+    platform: TelegramPlatform, review: ReviewService, approved: ApprovedPost, reviewer: Reviewer
+) -> None:
+    """Send an approved item back to its group, and let the review service remember the repost.
+
+    What the Approve button and the web console's approve both do (``approved`` comes from
+    :meth:`~bot.core.review.ReviewService.approve`); the note is in the group's language.
+    """
+    texts = telegram_texts(review.policy(approved.chat).language)
+    chat_id = int(approved.chat.chat_id)
+    thread = int(approved.thread_id) if approved.thread_id else None
+    note = texts.repost_note.format(author=approved.author_name, moderator=reviewer.name)
+    caption = f"{approved.caption}\n\n{note}" if approved.caption else note
+    sent: list[str] = []
+    try:
+        for index, (_, data) in enumerate(approved.images):
+            first = caption[:1024] if index == 0 else None
+            sent.append(await send_back(platform, chat_id, data, caption=first, thread=thread))
+    finally:
+        # What went up (all of it, or what did before a failure) is remembered when the caption quotes
+        # a consent token: a withdrawal of that consent takes the repost down.
+        await review.reposted(approved, sent)
+
+
+async def send_back(
+    platform: TelegramPlatform,
+    chat_id: int,
+    data: bytes,
+    *,
+    caption: str | None = None,
+    thread: int | None = None,
+    spoiler: bool = False,
+) -> str:
+    """Send quarantined bytes: a photo as a photo, anything else (a video, a PDF...) as a file.
+
+    A file gets no spoiler: Telegram has none for documents, and it only opens when tapped anyway.
+    Returns the id of the message sent.
+    """
+    bot = platform.bot
+    if is_photo(data):
+        photo = partial(
+            bot.send_photo,
+            chat_id,
+            photo=data,
+            caption=caption,
+            message_thread_id=thread,
+            has_spoiler=True if spoiler else None,
+        )
+        try:
+            return str((await platform.call("sendPhoto", photo)).message_id)
+        except BadRequest:
+            # Bytes no sniffer placed (or a photo Telegram will not process): a file is always accepted,
+            # and the item has already left the quarantine, so it must go back up one way or the other.
+            log.warning("Telegram refused a quarantined item as a photo; sending it as a file")
+    document = partial(
+        bot.send_document,
+        chat_id,
+        document=data,
+        filename="file",
+        caption=caption,
+        message_thread_id=thread,
+    )
+    return str((await platform.call("sendDocument", document)).message_id)
 
 
 #: What the buttons' callback data looks like (``cg:<action>:<item id>``), for the handler's pattern.
@@ -73,7 +139,7 @@ class ReviewButtons:
         who = reviewer.name
         try:
             if action == "a":
-                await self._approve(item_id, reviewer, texts)
+                await self._approve(item_id, reviewer)
                 await self._edit(query, texts.approved.format(moderator=who))
             elif action == "r":
                 await self.review.reject(item_id, reviewer)
@@ -87,24 +153,9 @@ class ReviewButtons:
             return
         await self._answer(query, texts.done)
 
-    async def _approve(self, item_id: str, reviewer: Reviewer, texts: TelegramTexts) -> None:
+    async def _approve(self, item_id: str, reviewer: Reviewer) -> None:
         approved = await self.review.approve(item_id, reviewer)
-        chat_id = int(approved.chat.chat_id)
-        thread = int(approved.thread_id) if approved.thread_id else None
-        note = texts.repost_note.format(author=approved.author_name, moderator=reviewer.name)
-        caption = f"{approved.caption}\n\n{note}" if approved.caption else note
-        sent: list[str] = []
-        try:
-            for index, (_, data) in enumerate(approved.images):
-                sent.append(
-                    await self._send_back(
-                        chat_id, data, caption=caption[:1024] if index == 0 else None, thread=thread
-                    )
-                )
-        finally:
-            # What went up (all of it, or what did before a failure) is remembered when the caption quotes
-            # a consent token: a withdrawal of that consent takes the repost down.
-            await self.review.reposted(approved, sent)
+        await repost_approved(self.platform, self.review, approved, reviewer)
 
     async def _show(
         self, query: CallbackQuery, item_id: str, reviewer: Reviewer, texts: TelegramTexts
@@ -112,51 +163,11 @@ class ReviewButtons:
         images = await self.review.preview(item_id, reviewer)
         try:
             for _, data in images:
-                await self._send_back(query.from_user.id, data, spoiler=True)
+                await send_back(self.platform, query.from_user.id, data, spoiler=True)
         except Forbidden:
             await self._answer(query, texts.open_private_chat_first)
             return
         await self._answer(query, texts.sent_privately)
-
-    async def _send_back(
-        self,
-        chat_id: int,
-        data: bytes,
-        *,
-        caption: str | None = None,
-        thread: int | None = None,
-        spoiler: bool = False,
-    ) -> str:
-        """Send quarantined bytes: a photo as a photo, anything else (a video, a PDF...) as a file.
-
-        A file gets no spoiler: Telegram has none for documents, and it only opens when tapped anyway.
-        Returns the id of the message sent.
-        """
-        bot = self.platform.bot
-        if is_photo(data):
-            photo = partial(
-                bot.send_photo,
-                chat_id,
-                photo=data,
-                caption=caption,
-                message_thread_id=thread,
-                has_spoiler=True if spoiler else None,
-            )
-            try:
-                return str((await self.platform.call("sendPhoto", photo)).message_id)
-            except BadRequest:
-                # Bytes no sniffer placed (or a photo Telegram will not process): a file is always accepted,
-                # and the item has already left the quarantine, so it must go back up one way or the other.
-                log.warning("Telegram refused a quarantined item as a photo; sending it as a file")
-        document = partial(
-            bot.send_document,
-            chat_id,
-            document=data,
-            filename="file",
-            caption=caption,
-            message_thread_id=thread,
-        )
-        return str((await self.platform.call("sendDocument", document)).message_id)
 
     async def _answer(self, query: CallbackQuery, text: str) -> None:
         with contextlib.suppress(TelegramError):

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.bootstrap import Overrides, console_app, open_core
+from bot.bootstrap import Overrides, console_app, open_core, running_console_app
 from bot.consent.model import ChatRef
 from bot.sandbox.fake_discord import FakeDiscordServer
 from tests.bot.platforms.test_discord_e2e import (
@@ -26,9 +26,10 @@ from tests.bot.platforms.test_discord_e2e import (
     POLICY,
     TOKEN,
     Running,
+    image,
     stop_client,
 )
-from tests.console.helpers import path_of
+from tests.console.helpers import FakePreviewer, csrf_of, path_of
 from tests.fakes.discord import QuietFrontend
 from tests.fakes.platform import FakeConsentLookup, StubScanner
 from tests.fakes.settings import make_settings
@@ -114,3 +115,49 @@ async def test_a_member_without_manage_messages_is_refused_without_a_link(bot: R
     interaction = server.slash_command(GUILD, CASES, ALICE, "consentguard", "console")
     await server.wait_until(lambda: any("aucun groupe" in t for t in answers(server, interaction)))
     assert links_in(answers(server, interaction)) == []
+
+
+# -- the console as `consentguard run` serves it: Discord's word at every request, approve reposts ---------
+
+MODERATOR = 70
+
+
+async def test_the_running_bots_console_asks_discord_and_reposts_as_the_button_does(
+    bot: Running, tmp_path: Path
+) -> None:
+    server = bot.server
+    server.add_member(GUILD, MODERATOR, "mod", display_name="Dr Modo", manage_messages=True)
+    server.post_message(CASES, ALICE, "Figure 2", [image("fig.png", b"SLIDE-2")])
+    server.post_message(CASES, ALICE, "Figure 3", [image("fig.png", b"SLIDE-3")])
+    await server.wait_until(lambda: len(bot.core.storage.quarantine.pending(CHANNEL)) == 2)
+    first, second = (item.item_id for item in bot.core.storage.quarantine.pending(CHANNEL))
+    interaction = server.slash_command(GUILD, CASES, MODERATOR, "consentguard", "console")
+    await server.wait_until(lambda: bool(links_in(answers(server, interaction))))
+    (link,) = links_in(answers(server, interaction))
+
+    settings = make_settings(data_dir=tmp_path / "data", policy_file=tmp_path / "policy.toml")
+    app = running_console_app(settings, bot.core, discord=bot.client.platform, previewer=FakePreviewer())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://c.test") as http:
+        assert (await http.get(path_of(link))).status_code == 200
+        csrf = csrf_of((await http.get("/")).text)
+        approved = await http.post(f"/items/{first}/approve", data={"csrf": csrf})
+        assert approved.status_code == 303
+        await server.wait_until(lambda: bool(server.webhook_messages(CASES)))
+        (repost,) = server.webhook_messages(CASES)
+        assert repost["author"]["username"] == "Dr Alice"
+        assert [item.item_id for item in bot.core.storage.quarantine.pending(CHANNEL)] == [second]
+
+        server.add_member(GUILD, MODERATOR, "mod", display_name="Dr Modo")  # Manage Messages taken away
+        await server.wait_until(lambda: not _manages(bot, MODERATOR))
+        assert (await http.get(f"/groups/discord:{CASES}")).status_code in (403, 404)
+        refused = await http.post(f"/items/{second}/approve", data={"csrf": csrf})
+        assert refused.status_code in (403, 404)
+    assert len(server.webhook_messages(CASES)) == 1
+    assert len(bot.core.storage.quarantine.pending(CHANNEL)) == 1
+
+
+def _manages(bot: Running, user_id: int) -> bool:
+    channel = bot.client.get_channel(CASES)
+    guild = getattr(channel, "guild", None)
+    member = guild.get_member(user_id) if guild is not None else None
+    return member is not None and bool(channel.permissions_for(member).manage_messages)  # type: ignore[union-attr]
