@@ -23,6 +23,7 @@ from bot.consent.capture import (
     LinkStatus,
     WithdrawOutcome,
 )
+from bot.consent.httpx_lookup import retry_after
 from bot.consent.model import ChatRef, UserRef
 from bot.consent.token import ConsentToken, parse_token
 from bot.errors import InvalidTokenError
@@ -87,7 +88,7 @@ class HttpxCaptureLinks:
             body["chat_title"] = title
         response = await self._send("POST", "/v1/capture-links", json=body)
         if response.status_code == 429:
-            raise CaptureRateLimitedError("too many capture links", _retry_after(response))
+            raise CaptureRateLimitedError("too many capture links", retry_after(response))
         if response.status_code != 201:
             raise CaptureLinkError(f"opening a capture link answered HTTP {response.status_code}")
         link = _parse(response, _LinkBody)
@@ -121,7 +122,7 @@ class HttpxCaptureLinks:
         if response.status_code == 404:
             return WithdrawOutcome.UNKNOWN
         if response.status_code == 429:
-            raise CaptureRateLimitedError("withdrawal rate-limited", _retry_after(response))
+            raise CaptureRateLimitedError("withdrawal rate-limited", retry_after(response))
         raise CaptureLinkError(f"a withdrawal answered HTTP {response.status_code}")
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -145,10 +146,3 @@ def _parse(response: httpx.Response, model: type[_Body]) -> _Body:
         raise CaptureLinkError(
             f"consent registry answer does not match the contract ({model.__name__})"
         ) from exc
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers["Retry-After"]))
-    except (KeyError, ValueError):
-        return None

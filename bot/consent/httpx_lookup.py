@@ -219,12 +219,12 @@ class HttpxConsentLookup:
                 if response.status_code in answers:
                     return response
                 if response.status_code == 429:
-                    retry_after = _retry_after(response)
-                    last_error = ConsentApiRateLimitedError("consent API rate limit", retry_after)
-                    if attempt < self._retry.attempts and retry_after is not None:
-                        if retry_after > self._retry.max_retry_after_s:
+                    wait = retry_after(response)
+                    last_error = ConsentApiRateLimitedError("consent API rate limit", wait)
+                    if attempt < self._retry.attempts and wait is not None:
+                        if wait > self._retry.max_retry_after_s:
                             break  # waiting that long would hold the post; quarantine instead
-                        await asyncio.sleep(retry_after)
+                        await asyncio.sleep(wait)
                         continue
                 elif response.status_code >= 500:
                     last_error = ConsentApiUnavailableError(
@@ -261,7 +261,8 @@ class HttpxConsentLookup:
             ) from exc
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def retry_after(response: httpx.Response) -> float | None:
+    """The ``Retry-After`` header in seconds (never negative), or None when absent or not a number."""
     value = response.headers.get("Retry-After")
     if value is None:
         return None

@@ -384,6 +384,16 @@ class _Console:
             return "handled"
         return "done"
 
+    def refuse_decision(
+        self, t: ConsoleTexts, session: ConsoleSession, action: str, reason: str
+    ) -> Response | None:
+        """Why an approve or reject cannot be taken at all (no reposter, no reason); None when it can."""
+        if action == "approve" and self.reposter is None:
+            return self.notice(t, t.approve_unavailable, 409, session)
+        if action == "reject" and reason not in REJECT_REASONS:
+            return self.notice(t, t.choose_reason, 400, session)
+        return None
+
     async def act(self, request: Request, item_id: str, action: str) -> Response:
         session = await self.session(request)
         if session is None:
@@ -393,10 +403,9 @@ class _Console:
         if fields is None:
             return self.notice(t, t.forbidden, 403, session)
         reason = (fields.get("reason") or [""])[0]
-        if action == "approve" and self.reposter is None:
-            return self.notice(t, t.approve_unavailable, 409, session)
-        if action == "reject" and reason not in REJECT_REASONS:
-            return self.notice(t, t.choose_reason, 400, session)
+        refused = self.refuse_decision(t, session, action, reason)
+        if refused is not None:
+            return refused
         item = await self.item(session, item_id)
         if item is None:
             return self.notice(t, t.not_found, 404, session)
@@ -425,10 +434,9 @@ class _Console:
         chat = (fields.get("chat") or [""])[0]
         if action not in ("approve", "reject"):
             return self.notice(t, t.not_found, 400, session)
-        if action == "approve" and self.reposter is None:
-            return self.notice(t, t.approve_unavailable, 409, session)
-        if action == "reject" and reason not in REJECT_REASONS:
-            return self.notice(t, t.choose_reason, 400, session)
+        refused = self.refuse_decision(t, session, action, reason)
+        if refused is not None:
+            return refused
         for item_id in fields.get("item", []):
             await self.decide(session, item_id, action, reason)
         done = "approved" if action == "approve" else "rejected"

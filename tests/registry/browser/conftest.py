@@ -7,21 +7,18 @@ one registry per module; each test opens its own browser context (cookies, stora
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 
 from bot.registry.app import create_app
 from bot.registry.commands import new_key
 from tests.fakes.clock import MovableClock
+from tests.fakes.threaded_server import ThreadedServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -50,35 +47,12 @@ class Registry:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {key}"}, timeout=10)
 
 
-class _ThreadedServer:
-    """uvicorn in a thread of its own: the sync Playwright API must not run inside an event loop."""
-
-    def __init__(self, app: FastAPI) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="registry", daemon=True)
-
-    def __enter__(self) -> str:
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the registry did not start")
-            time.sleep(0.01)
-        port = self._server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def __exit__(self, *_exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     database = f"sqlite:///{tmp_path_factory.mktemp('browser-registry') / 'registry.db'}"
     clock = MovableClock()
     bot_key, admin_key = new_key(database, "bot", None), new_key(database, "admin", "ops")
-    with _ThreadedServer(create_app(database, clock=clock)) as url:
+    with ThreadedServer(create_app(database, clock=clock), "registry") as url:
         yield Registry(url=url, bot_key=bot_key, admin_key=admin_key, clock=clock)
 
 
