@@ -34,15 +34,18 @@ if TYPE_CHECKING:  # the rest is imported where it is built: `consentguard scan`
     from bot.console import LoginLinks, ModeratorCheck, Previewer, Reposter
     from bot.core.capture import CaptureDesk
     from bot.core.codec import PayloadCodec
+    from bot.core.deidentified import DeidentifiedOffers, Deidentifier
     from bot.core.pipeline import Moderator
     from bot.core.policy import Policies
     from bot.core.ports import ImageScanner, Platform
     from bot.core.review import ReviewService
     from bot.core.takedown import RevocationFollower
+    from bot.observability.prometheus import PrometheusMetrics
     from bot.platforms.discord import DiscordPlatform
     from bot.platforms.telegram import TelegramPlatform
     from bot.storage import BotDatabase
     from bot.storage.audit import AuditLog
+    from bot.storage.deidentified_offers import SqlOfferStore
     from bot.storage.group_settings import SqlGroupSettings
     from bot.storage.quarantine import QuarantineStore
     from bot.storage.takedowns import SqlConsentedPosts, SqlCursorStore
@@ -83,6 +86,8 @@ class Storage:
     cursors: SqlCursorStore
     pseudonym_key: bytes
     clock: Clock
+    #: De-identified reposts offered to posters (sealed, purged after their lifetime).
+    offers: SqlOfferStore
 
 
 @contextlib.contextmanager
@@ -91,6 +96,7 @@ def open_storage(settings: Settings, clock: Clock = utc_now) -> Iterator[Storage
     from bot.core.codec import PayloadCodec
     from bot.storage import bot_database_url, open_bot_database
     from bot.storage.audit import AuditLog
+    from bot.storage.deidentified_offers import SqlOfferStore
     from bot.storage.group_settings import SqlGroupSettings
     from bot.storage.keys import load_keyring, load_pseudonym_key
     from bot.storage.quarantine import QuarantineStore
@@ -122,6 +128,7 @@ def open_storage(settings: Settings, clock: Clock = utc_now) -> Iterator[Storage
             cursors=SqlCursorStore(database),
             pseudonym_key=pseudonym_key,
             clock=clock,
+            offers=SqlOfferStore(database, keyring, clock),
         )
     finally:
         database.close()
@@ -177,17 +184,22 @@ def console_app(
     previewer: Previewer | None = None,
     reposter: Reposter | None = None,
     review: ReviewService | None = None,
+    metrics: PrometheusMetrics | None = None,
 ) -> FastAPI:
     """The web console over ``storage`` (``consentguard console``; tests pass fakes for the ports).
 
     Standalone (no ``reposter``), approving is refused: a repost needs the running bot's platforms. The
     moderator check defaults to the link's scope (:func:`running_console_app` passes the platforms'
     check); previews are de-identified with a scan engine built on the first one. ``review``: the running
-    core's review service (its policies), else one built over ``storage``.
+    core's review service (its policies), else one built over ``storage``. ``metrics``: the running core's
+    (:func:`running_console_app`); standalone, one of its own that only knows the quarantine's depth: its
+    counters and latency histogram stay at zero, since no post is judged in this process.
     """
     from bot.console import LinkScopeModeratorCheck, create_console_app
-    from bot.console.preview import EngineDeidentifyingPreviewer
+    from bot.console.preview import DeidentifyingPreviewer
     from bot.core.review import ReviewService
+    from bot.scanning.deidentifier import EngineDeidentifier
+    from bot.storage.audit_queries import SqlAuditHistory
     from bot.storage.console_sessions import SqlConsoleAuth
 
     review = review or ReviewService(
@@ -205,10 +217,20 @@ def console_app(
         auth=SqlConsoleAuth(storage.database, storage.clock),
         settings=settings.console,
         moderator_check=moderator_check or LinkScopeModeratorCheck(),
-        previewer=previewer or EngineDeidentifyingPreviewer(functools.partial(build_scan_engine, settings)),
+        previewer=previewer
+        or DeidentifyingPreviewer(EngineDeidentifier(functools.partial(build_scan_engine, settings))),
         reposter=reposter,
         clock=storage.clock,
+        metrics=metrics or _metrics(storage),
+        history=SqlAuditHistory(storage.database),
     )
+
+
+def _metrics(storage: Storage) -> PrometheusMetrics:
+    """A Prometheus exporter over ``storage``'s quarantine: one per process, own registry (not the global)."""
+    from bot.observability.prometheus import PrometheusMetrics
+
+    return PrometheusMetrics(storage.quarantine)
 
 
 def running_console_app(
@@ -221,11 +243,16 @@ def running_console_app(
 ) -> FastAPI:
     """The console as ``consentguard run`` serves it: over the running core, with the platforms' ports.
 
-    Who moderates a group is asked of its platform at every request (the review buttons' rule), and an
-    approved item is reposted through the running platform as the Approve button does.
+    Who moderates a group is asked of its platform at every request (the review buttons' rule), an
+    approved item is reposted through the running platform as the Approve button does, and previews are
+    rendered by the core's de-identifier (the one the de-identified repost offers use).
     """
     from bot.console import PlatformModeratorCheck, PlatformReposter
+    from bot.console.preview import DeidentifyingPreviewer
 
+    if previewer is None and core.offers is not None:
+        # The offers' renderer: one engine in memory for both, one rendering at a time.
+        previewer = DeidentifyingPreviewer(core.offers.deidentifier)
     checks: dict[str, ModeratorCheck] = {}
     reposters: dict[str, Reposter] = {}
     if telegram is not None:
@@ -245,6 +272,7 @@ def running_console_app(
         previewer=previewer,
         reposter=PlatformReposter(reposters),
         review=core.review,
+        metrics=core.metrics,
     )
 
 
@@ -331,6 +359,8 @@ class Overrides:
     retry_delays_s: tuple[float, ...] = (30.0, 120.0, 600.0)
     #: Seconds between two reads of the registry's revocations; None: the settings' value.
     revocation_poll_s: float | None = None
+    #: Renders de-identified reposts; None: ``detectors.deidentify`` with an engine built on first use.
+    deidentifier: Deidentifier | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +377,10 @@ class Core:
     capture: CaptureDesk | None = None
     #: One-time login links to the web console (``/console``), on the console's public URL.
     console: LoginLinks | None = None
+    #: What the pipeline counts and times, served by the console at ``/metrics`` (with a token set).
+    metrics: PrometheusMetrics | None = None
+    #: De-identified reposts offered after removals, on the platforms whose front end attaches to it.
+    offers: DeidentifiedOffers | None = None
 
     def groups(self, platform: str) -> list[ChatRef]:
         """Groups of one platform that have a policy of their own (their rights are checked at start-up)."""
@@ -367,6 +401,7 @@ async def open_core(
     from bot.core.pipeline import Moderator
     from bot.core.poster_limit import PosterLimit
     from bot.core.review import ReviewService
+    from bot.core.settings_follower import GroupSettingsFollower
     from bot.core.takedown import RevocationFollower
     from bot.scanning import ProcessPoolScanner
 
@@ -394,6 +429,8 @@ async def open_core(
             if capture is None:  # same registry, same key
                 capture = await stack.enter_async_context(HttpxCaptureLinks(url, key, timeout_s=timeout_s))
         policies = load_policies(settings, storage)
+        metrics = _metrics(storage)
+        offers = _deidentified_offers(settings, storage, overrides, stack, policies)
         moderator = Moderator(
             platforms=platforms,
             policies=policies,
@@ -418,7 +455,10 @@ async def open_core(
                 unknown_cost=settings.consent.poster_unknown_cost,
                 clock=overrides.clock,
             ),
+            metrics=metrics,
+            offers=offers,
         )
+        metrics.track_in_flight(lambda: moderator.in_flight)
         stack.push_async_callback(moderator.aclose)
         review = ReviewService(
             quarantine=storage.quarantine,
@@ -446,11 +486,48 @@ async def open_core(
         # its first round one interval later (the platforms are started by then; a failed round is retried).
         takedown.start()
         stack.push_async_callback(takedown.aclose)
+        follower = GroupSettingsFollower(
+            storage.group_settings, policies, interval_s=settings.group_settings_poll_s
+        )
+        follower.start()
+        stack.push_async_callback(follower.aclose)
         desk = None
         if capture is not None:
             desk = CaptureDesk(capture, clock=overrides.clock, poll_s=overrides.capture_poll_s)
             stack.push_async_callback(desk.aclose)
-        yield Core(moderator, review, policies, storage, takedown, desk, login_links(settings, storage))
+        links = login_links(settings, storage)
+        yield Core(moderator, review, policies, storage, takedown, desk, links, metrics, offers)
+
+
+def _deidentified_offers(
+    settings: Settings,
+    storage: Storage,
+    overrides: Overrides,
+    stack: contextlib.AsyncExitStack,
+    policies: Policies,
+) -> DeidentifiedOffers:
+    """The de-identified repost offers; renderings by ``detectors.deidentify`` in this process.
+
+    The engine is built on the first rendering (an offer is rare; the models take seconds to load) and
+    closed with the core. Offers go out only on platforms whose front end attaches to the service.
+    """
+    from bot.core.deidentified import DeidentifiedOffers
+    from bot.scanning.deidentifier import EngineDeidentifier
+
+    deidentifier = overrides.deidentifier
+    if deidentifier is None:
+        engine_deidentifier = EngineDeidentifier(functools.partial(build_scan_engine, settings))
+        stack.callback(engine_deidentifier.close)
+        deidentifier = engine_deidentifier
+    offers = DeidentifiedOffers(
+        store=storage.offers,
+        deidentifier=deidentifier,
+        audit=storage.audit,
+        clock=overrides.clock,
+        policies=policies,
+    )
+    stack.push_async_callback(offers.aclose)
+    return offers
 
 
 # -- consentguard run -----------------------------------------------------------------------------------
@@ -503,12 +580,18 @@ async def run(
                     core.review,
                     capture=core.capture,
                     console=core.console,
+                    offers=core.offers,
                 )
                 await telegram_frontend.start(core.groups("telegram"))
                 tasks.append(asyncio.create_task(telegram_frontend.run_polling()))
             if discord_client is not None and discord_token is not None:
                 discord_client.attach(
-                    core.moderator, core.review, core.groups("discord"), core.capture, core.console
+                    core.moderator,
+                    core.review,
+                    core.groups("discord"),
+                    core.capture,
+                    core.console,
+                    offers=core.offers,
                 )
                 await discord_client.login(discord_token.get_secret_value())
                 tasks.append(asyncio.create_task(discord_client.connect()))

@@ -122,6 +122,8 @@ class ConsoleSettings(BaseModel):
     link_minutes: int = Field(default=10, ge=1, le=10)
     #: Minutes of inactivity after which a session ends.
     idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    #: Bearer token Prometheus sends to scrape ``/metrics``; None: ``/metrics`` answers 404.
+    metrics_token: SecretStr | None = None
 
 
 class Settings(BaseSettings):
@@ -140,6 +142,9 @@ class Settings(BaseSettings):
     #: Posts the bot holds at once (accepted, unfinished, images in memory); past it, Telegram updates
     #: wait on Telegram's side. A 30-post burst fits, so that strict mode removes all of it at once.
     max_posts_held: int = Field(default=48, ge=1)
+    #: Seconds between two reads of the stored group settings, so that a change made in a console running
+    #: apart (``consentguard console``) comes into force; the console served by ``run`` applies it at once.
+    group_settings_poll_s: float = Field(default=5.0, gt=0)
     detection: DetectionSettings = DetectionSettings()
     telegram: TelegramSettings = TelegramSettings()
     discord: DiscordSettings = DiscordSettings()

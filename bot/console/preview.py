@@ -1,30 +1,18 @@
 """Previews made on the fly: a de-identified rendering, or a neutral placeholder (never the original).
 
-The scan engine is built once per console process, on the first preview (loading the models takes
-seconds), and used off the event loop. ``detectors.deidentify`` masks faces and text and rescans its own
-output; when it cannot give a clean rendering (a video, a PDF, a finding it cannot place, a rescan that is
-not clean), the placeholder is served.
+The rendering is the de-identified repost offers' (:class:`bot.scanning.deidentifier.EngineDeidentifier`:
+``detectors.deidentify`` with a scan engine built on first use, off the event loop, one rendering at a
+time): faces and text masked, its own output rescanned; when it cannot give a clean rendering (a video, a
+PDF, a finding it cannot place, a rescan that is not clean), the placeholder is served.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
-import logging
-import threading
-from collections.abc import Callable
 
 from PIL import Image, ImageDraw
 
-from detectors.deidentify import Deidentified, NotDeidentified, deidentify
-from detectors.engine import ScanEngine
-
-log = logging.getLogger(__name__)
-
-#: Builds the scan engine (the detection settings' detectors), called once.
-EngineBuilder = Callable[[], ScanEngine]
-#: ``detectors.deidentify.deidentify``'s signature (tests give a fake).
-Deidentify = Callable[..., Deidentified | NotDeidentified]
+from bot.core.deidentified import Deidentifier
 
 
 def placeholder_png() -> bytes:
@@ -38,30 +26,19 @@ def placeholder_png() -> bytes:
     return out.getvalue()
 
 
-class EngineDeidentifyingPreviewer:
-    """Previews through ``detectors.deidentify.deidentify`` with a scan engine built lazily, once."""
+class DeidentifyingPreviewer:
+    """Previews through a :class:`~bot.core.deidentified.Deidentifier`: the offers' own rendering.
 
-    def __init__(self, build_engine: EngineBuilder, render: Deidentify = deidentify) -> None:
-        self._build_engine = build_engine
-        self._deidentify = render
-        self._engine: ScanEngine | None = None
-        self._lock = threading.Lock()
+    Served by ``consentguard run``, the console shares the running core's de-identifier (one engine in
+    memory for both, one rendering at a time); the standalone console builds one of its own.
+    """
+
+    def __init__(self, deidentifier: Deidentifier) -> None:
+        self._deidentifier = deidentifier
 
     def __repr__(self) -> str:
-        return "EngineDeidentifyingPreviewer()"
+        return "DeidentifyingPreviewer()"
 
     async def preview(self, data: bytes, name_hint: str) -> bytes | None:
-        """JPEG of a de-identified rendering, or None (no de-identifier, nothing rendered, an error)."""
-        return await asyncio.to_thread(self._render, data, name_hint)
-
-    def _render(self, data: bytes, name_hint: str) -> bytes | None:
-        try:
-            with self._lock:
-                if self._engine is None:
-                    self._engine = self._build_engine()
-                engine = self._engine
-            result = self._deidentify(engine, data, name_hint=name_hint)
-        except Exception as exc:  # a failed preview shows the placeholder: never the original
-            log.warning("preview failed: %s", type(exc).__name__)
-            return None
-        return result.jpeg if isinstance(result, Deidentified) else None
+        """JPEG of a de-identified rendering, or None (nothing rendered clean, an error)."""
+        return await self._deidentifier.render(data, name_hint)

@@ -46,9 +46,15 @@ class ConsoleTexts:
     done_approved: str
     done_rejected: str
     already_handled: str
+    repost_failed: str
+    note_too_long: str
     choose_reason: str
     hours: str
     days: str
+    queue: str
+    group_settings: str
+    history: str
+    figures: str
     reasons: dict[str, str]
 
 
@@ -87,15 +93,23 @@ FR = ConsoleTexts(
     forbidden="Requête refusée (jeton de sécurité absent ou invalide).",
     not_found="Introuvable.",
     approve_unavailable=(
-        "Approuver depuis cette console n'est pas possible : approuvez avec les boutons du bot, ou depuis la "
+        "Approuver depuis cette console n'est pas possible : approuvez avec les boutons du bot, ou depuis la "
         "console servie par `consentguard run`."
     ),
     done_approved="Approuvé.",
     done_rejected="Rejeté.",
     already_handled="Déjà traité par un autre modérateur, ou supprimé.",
+    note_too_long="La note dépasse 500 caractères.",
+    repost_failed=(
+        "La republication a échoué\u00a0: la publication reste en quarantaine. Réessayez ou rejetez-la."
+    ),
     choose_reason="Choisissez un motif de rejet.",
     hours="h",
     days="jours",
+    queue="File d'attente",
+    group_settings="Réglages",
+    history="Historique",
+    figures="Chiffres",
     reasons={
         "identifying": "Identifiant",
         "no-consent": "Sans consentement",
@@ -146,9 +160,15 @@ EN = ConsoleTexts(
     done_approved="Approved.",
     done_rejected="Rejected.",
     already_handled="Already handled by another moderator, or deleted.",
+    note_too_long="The note is longer than 500 characters.",
+    repost_failed="The repost failed: the post stays in quarantine. Try again, or reject it.",
     choose_reason="Choose a reason for rejecting.",
     hours="h",
     days="days",
+    queue="Queue",
+    group_settings="Settings",
+    history="History",
+    figures="Figures",
     reasons={
         "identifying": "Identifying",
         "no-consent": "No consent",

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -30,6 +31,8 @@ from bot.consent.model import (
 from bot.consent.port import ConsentLookup
 from bot.consent.token import ConsentToken, find_token
 from bot.core.codec import PayloadCodec
+from bot.core.deidentified import DeidentifiedOffers
+from bot.core.metrics import Metrics, NoMetrics, consent_error_kind
 from bot.core.policy import GroupPolicy, Mode, Policies, decide
 from bot.core.ports import AuditTrail, ImageScanner, Offences, Platform, PostLog, Quarantine
 from bot.core.poster_limit import PosterLimit
@@ -126,6 +129,8 @@ class Moderator:
         removal_first_s: float = 2.0,
         consented: ConsentedPostLog | None = None,
         poster_limit: PosterLimit | None = None,
+        offers: DeidentifiedOffers | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._platforms = platforms
         self.policies = policies
@@ -163,6 +168,11 @@ class Moderator:
         # (bot.core.takedown); the per-poster limit keeps one member from spending the registry budget.
         self._consented = consented
         self._poster_limit = poster_limit
+        # A removed post may be offered back de-identified (bot.core.deidentified): in the background,
+        # after the removal and the reminder, never delaying either.
+        self._offers = offers
+        # Counts and timings for operators (verdicts, detection time, consent API errors); never patient data.
+        self._metrics: Metrics = metrics or NoMetrics()
 
     # -- entry points -------------------------------------------------------------------------------
 
@@ -231,6 +241,8 @@ class Moderator:
         Returns how many quarantine items were purged.
         """
         purged = await asyncio.to_thread(self._quarantine.purge_expired)
+        if self._offers is not None:
+            await self._offers.purge_expired()
         if purged:
             log.info("purged %d quarantined item(s) past their retention", purged)
         forgotten = await asyncio.to_thread(self._worklog.forget_older_than, self._worklog_retention)
@@ -376,11 +388,15 @@ class Moderator:
         return fetched
 
     async def _detect(self, fetched: _Fetched) -> DetectionOutcome:
+        # Timed from here, waits included: the metric is the delay detection adds to a post, queueing too.
+        started = time.perf_counter()
         await self._after_removals()
         async with self._scan_slots:
             reports = await asyncio.gather(
                 *(self._scan(data, image.file_name or image.image_id) for image, data in fetched.images)
             )
+        if fetched.images:  # a post with nothing to scan would only pile zeros into the histogram
+            self._metrics.detection_seconds(time.perf_counter() - started)
         kinds: set[str] = set()
         failures = list(fetched.failures)
         for report in reports:
@@ -433,6 +449,7 @@ class Moderator:
             record = await self._consent.lookup(token)
         except ConsentLookupError as exc:
             log.warning("consent lookup for %s failed: %s", post.key, type(exc).__name__)
+            self._metrics.consent_error(consent_error_kind(exc))
             return ConsentOutcome(ConsentState.UNAVAILABLE, token_fingerprint=fingerprint)
         if limit is not None and record.status is ConsentStatus.UNKNOWN:
             limit.charge_unknown(post.author)  # a guess, or a typo: it costs the poster more
@@ -476,7 +493,8 @@ class Moderator:
             # Used up or revoked between the lookup and now: judge again with the registry's answer.
             consent = replace(decision.consent, state=_SCOPE_STATES[exc.problem], scope_problem=exc.problem)
             return decide(policy, consent, detection)
-        except ConsentLookupError:
+        except ConsentLookupError as exc:
+            self._metrics.consent_error(consent_error_kind(exc))
             consent = replace(decision.consent, state=ConsentState.UNAVAILABLE)
             return decide(policy, consent, detection)
         return decision
@@ -514,6 +532,13 @@ class Moderator:
         notified = False
         if decision.verdict in _REMOVED and decision.notify_poster:
             notified = await self._tell_poster(platform, post, policy, decision, language, progress.removed)
+            if self._offers is not None:
+                try:
+                    self._offers.consider(
+                        post, policy, decision, fetched.images, removed=progress.removed, reminded=notified
+                    )
+                except Exception:  # an offer is a courtesy: a bug in it never stops the moderation
+                    log.exception("post %s: the de-identified offer could not start", post.key)
         if decision.verdict is Verdict.QUARANTINE:
             text = moderator_notice(
                 decision, language, poster_name=post.author_name, group_title=post.chat_title, item_ref=item
@@ -527,6 +552,8 @@ class Moderator:
         if decision.verdict in _REMOVED:
             await self._count_offence(platform, post, policy, language)
         await self._audit_decision(post, decision)
+        # Counted here, once per post, not in _audit_decision: that runs for refused removals and retries too.
+        self._metrics.post_judged(decision.verdict.value)
         if decision.retry and item is not None:
             self._schedule_retry(post, policy, item)
         log.info(
@@ -623,6 +650,7 @@ class Moderator:
             # Nothing is said yet: the post stays in the work log and the resumer tries again shortly.
             await _attempt(post, "audit", self._audit_decision(post, decision, removal="failed"))
             return HandledPost(post.key, decision, item, False)
+        self._metrics.post_judged(decision.verdict.value)  # not when unreachable: the resumer judges it again
         if progress.removed:
             await _attempt(post, "audit", self._audit_decision(post, decision))
         else:
@@ -668,6 +696,7 @@ class Moderator:
             consent_state=decision.consent.state.value,
             token_fingerprint=decision.consent.token_fingerprint,
             decision=f"removal-{removal}" if removal else None,
+            posted_at=post.sent_at,
         )
         await asyncio.to_thread(self._audit.record, event)
 

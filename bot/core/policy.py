@@ -257,7 +257,7 @@ class GroupPolicySchema(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
-            raise _policy_error(source, exc) from None
+            raise policy_error(source, exc) from None
 
 
 class _PolicyFile(BaseModel):
@@ -287,7 +287,7 @@ def parse_policy(data: Mapping[str, Any], *, source: str = "policy") -> PolicyBo
     try:
         document = _PolicyFile.model_validate(data)
     except ValidationError as exc:
-        raise _policy_error(source, exc, document=True) from None
+        raise policy_error(source, exc, document=True) from None
     default = document.default.apply_to(GroupPolicy())
     groups: dict[str, GroupPolicy] = {}
     for name, table in document.groups.items():
@@ -309,10 +309,10 @@ def group_policy_from_json(text: str | bytes, *, source: str = "group policy") -
     try:
         return GroupPolicySchema.model_validate_json(text).apply_to(GroupPolicy())
     except ValidationError as exc:
-        raise _policy_error(source, exc) from None
+        raise policy_error(source, exc) from None
 
 
-def _policy_error(source: str, exc: ValidationError, *, document: bool = False) -> PolicyError:
+def policy_error(source: str, exc: ValidationError, *, document: bool = False) -> PolicyError:
     """A PolicyError naming the file, the table and the key of every problem pydantic found.
 
     ``document``: the locations start at the file's sections (``default``, ``groups``, a group's name).

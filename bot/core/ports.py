@@ -103,12 +103,20 @@ class Quarantine(Protocol):
         """A pending item's decrypted images."""
         ...
 
+    def held_copy(self, item_id: str) -> ApprovedPost:
+        """A pending item's decrypted post, to repost before approving; nothing is deleted."""
+        ...
+
     def approve(self, item_id: str, moderator: UserRef) -> ApprovedPost:
         """Release a pending item for reposting (its copy is deleted)."""
         ...
 
-    def reject(self, item_id: str, moderator: UserRef) -> None:
-        """Purge a pending item on a moderator's decision."""
+    def reject(self, item_id: str, moderator: UserRef, note: str = "") -> None:
+        """Purge a pending item on a moderator's decision; ``note`` is kept sealed for its retention."""
+        ...
+
+    def notes(self, chat: ChatRef, message_ids: Sequence[str]) -> dict[str, str]:
+        """Live rejection notes of ``chat``'s items among ``message_ids``, by message id."""
         ...
 
     def update_findings(self, item_id: str, findings_kinds: Sequence[str], reason: str) -> None:

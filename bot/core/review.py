@@ -16,20 +16,31 @@ down too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+
+from pydantic import ValidationError
 
 from bot.consent.model import ChatRef, UserRef
 from bot.consent.token import find_token
-from bot.core.policy import GroupPolicy, Mode, Policies
+from bot.core.policy import GroupPolicy, GroupPolicySchema, Mode, Policies, policy_error
 from bot.core.ports import AuditTrail, GroupSettingsStore, Quarantine
 from bot.core.takedown import ConsentedPost, ConsentedPostLog, registry_fingerprint, takedown_key
 from bot.domain import ApprovedPost, AuditEvent, Clock, QuarantinedPost, Verdict, utc_now
-from bot.errors import NotAModeratorError
+from bot.errors import NotAModeratorError, PolicyError
 
 log = logging.getLogger(__name__)
+
+#: Settings whose values name people or chats: audited by key only (the audit log keeps no one in clear).
+_NAMES_PEOPLE = frozenset({"moderators", "exempt_posters", "review_chat"})
+#: Room left in the audit's reason column after "moderator-policy-changed:".
+_DETAIL_CHARS = 100
+
+#: The longest free note a rejecting moderator may add.
+NOTE_CHARS = 500
 
 #: Reasons a moderator may give for rejecting an item (the console offers them; a free note may follow).
 REJECT_REASONS = ("identifying", "no-consent", "out-of-scope", "off-topic", "other")
@@ -43,6 +54,9 @@ class Reviewer:
     name: str = dataclasses.field(repr=False)  # shown to moderators, never logged
     #: Whether the platform says this person administers the group (checked by the adapter at each action).
     platform_admin: bool = False
+    #: The bot's operator (a ``consentguard console link --operator`` session): every group, whatever its
+    #: ``moderators`` list says.
+    operator: bool = False
 
 
 class ReviewService:
@@ -69,6 +83,8 @@ class ReviewService:
         self._clock = clock
         self._consented = consented
         self._token_key = token_key
+        #: One decision at a time per item (approve reposts before it purges): by item id.
+        self._decisions: dict[str, tuple[asyncio.Lock, int]] = {}
 
     # -- who may act --------------------------------------------------------------------------------
 
@@ -78,6 +94,8 @@ class ReviewService:
 
     def is_moderator(self, chat: ChatRef, reviewer: Reviewer) -> bool:
         """The policy's ``moderators`` list when it has one, else the platform's administrators."""
+        if reviewer.operator:
+            return True
         listed = self.policy(chat).moderators
         if listed:
             return reviewer.user in listed
@@ -111,13 +129,41 @@ class ReviewService:
         await self._record(item.chat, item.message_id, item.author, reviewer, "revealed")
         return images
 
-    async def approve(self, item_id: str, reviewer: Reviewer) -> ApprovedPost:
-        """Release an item for reposting (its copy is purged); audited."""
+    async def approve(
+        self,
+        item_id: str,
+        reviewer: Reviewer,
+        repost: Callable[[ApprovedPost], Awaitable[object]] | None = None,
+    ) -> ApprovedPost:
+        """Repost an item with ``repost``, then purge its copy; audited.
+
+        The copy is purged only once ``repost`` returned: a repost that fails (the platform down, the bot
+        removed from the group) raises and leaves the item held, to be approved again or rejected. While
+        one moderator's approval runs, another's approval or rejection of the same item waits for it (then
+        finds it decided). Without ``repost`` the item is released as it is (the caller reposts it).
+        """
         item = await self.item(item_id)
         self._require_moderator(item.chat, reviewer)
-        approved = await asyncio.to_thread(self._quarantine.approve, item_id, reviewer.user)
+        async with self._deciding(item_id):
+            if repost is not None:
+                await repost(await asyncio.to_thread(self._quarantine.held_copy, item_id))
+            approved = await asyncio.to_thread(self._quarantine.approve, item_id, reviewer.user)
         await self._record(approved.chat, approved.message_id, approved.author, reviewer, "approved")
         return approved
+
+    @contextlib.asynccontextmanager
+    async def _deciding(self, item_id: str) -> AsyncIterator[None]:
+        lock, users = self._decisions.get(item_id, (asyncio.Lock(), 0))
+        self._decisions[item_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._decisions[item_id]
+            if users == 1:  # the last one in: forget the item
+                del self._decisions[item_id]
+            else:
+                self._decisions[item_id] = (lock, users - 1)
 
     async def reposted(self, approved: ApprovedPost, message_ids: Sequence[str]) -> bool:
         """The adapter reposted ``approved`` as ``message_ids``: remember them if a consent covers them.
@@ -151,11 +197,20 @@ class ReviewService:
         )
         return True
 
-    async def reject(self, item_id: str, reviewer: Reviewer, reason: str = "") -> QuarantinedPost:
-        """Purge an item now; audited with the moderator's reason code."""
+    async def reject(
+        self, item_id: str, reviewer: Reviewer, reason: str = "", note: str = ""
+    ) -> QuarantinedPost:
+        """Purge an item now; audited with the moderator's reason code.
+
+        ``note``: the moderator's free text (at most :data:`NOTE_CHARS`), never in the audit log (it may name
+        a patient): kept sealed with the item until its retention runs out.
+        """
+        if len(note) > NOTE_CHARS:
+            raise ValueError(f"a rejection note has at most {NOTE_CHARS} characters")
         item = await self.item(item_id)
         self._require_moderator(item.chat, reviewer)
-        await asyncio.to_thread(self._quarantine.reject, item_id, reviewer.user)
+        async with self._deciding(item_id):  # never purged under an approval's repost
+            await asyncio.to_thread(self._quarantine.reject, item_id, reviewer.user, note.strip())
         await self._record(item.chat, item.message_id, item.author, reviewer, "rejected", reason)
         return item
 
@@ -169,6 +224,44 @@ class ReviewService:
         self._policies.set(chat, policy)
         await self._record(chat, "", reviewer.user, reviewer, "policy-changed", f"mode={mode.value}")
         return policy
+
+    async def update_policy(
+        self, chat: ChatRef, changes: Mapping[str, object], reviewer: Reviewer
+    ) -> tuple[GroupPolicy, list[str]]:
+        """Change several settings of ``chat`` at once (the console's settings page).
+
+        ``changes`` uses the keys of a policy file's group table (:class:`GroupPolicySchema`: ``mode``,
+        ``identifying_action``, ``retention_days``, ``language``, ``review_chat``, ``moderators``...), checked
+        by the same schema as a policy file (a bad value raises :class:`PolicyError` naming the key). Nothing
+        changed: nothing stored or audited. Otherwise persisted, audited (the keys changed, and the new
+        values of those that name no one) and in force for the next post. Returns the policy in force and
+        the keys changed.
+
+        A moderator cannot leave a ``moderators`` list that does not name them: they would lose the group
+        mid-session (the operator can).
+        """
+        self._require_moderator(chat, reviewer)
+        current = self.policy(chat)
+        values = GroupPolicySchema.of(current, source=f"group settings of {chat}").model_dump(mode="json")
+        wanted = {**values, **changes}
+        try:
+            schema = GroupPolicySchema.model_validate(wanted)
+        except ValidationError as exc:
+            raise policy_error(f"group settings of {chat}", exc) from None
+        policy = schema.apply_to(current)
+        changed = [key for key, value in schema.model_dump(mode="json").items() if values.get(key) != value]
+        if not changed:
+            return current, []
+        if policy.moderators and not reviewer.operator and reviewer.user not in policy.moderators:
+            raise PolicyError("moderators: the list must name you, or you would lose this group")
+        await asyncio.to_thread(self._group_settings.save, chat, policy, reviewer.user)
+        self._policies.set(chat, policy)
+        new = schema.model_dump(mode="json")
+        detail = ",".join(key if key in _NAMES_PEOPLE else f"{key}={new[key]}" for key in changed)
+        if len(detail) > _DETAIL_CHARS:  # the keys alone, rather than a value cut in the middle
+            detail = ",".join(changed)[:_DETAIL_CHARS]
+        await self._record(chat, "", reviewer.user, reviewer, "policy-changed", detail)
+        return policy, changed
 
     async def _record(
         self,

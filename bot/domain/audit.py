@@ -25,3 +25,4 @@ class AuditEvent:
     moderator: UserRef | None = None
     decision: str | None = None  # "approved", "rejected"... for a moderator's action
     time: datetime | None = None  # when it happened; None: when recorded
+    posted_at: datetime | None = None  # when the post was sent (removal times); None: not a post

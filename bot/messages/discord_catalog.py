@@ -24,6 +24,7 @@ class DiscordTexts:
     missing_permissions: str  # {missing}: Discord's permission names, comma-separated
     # Review buttons and moderator commands.
     already_handled: str
+    repost_failed: str
     moderators_only: str  # the member lacks Manage Messages in the item's channel
     preview: str
     approved: str  # {name}: the moderator
@@ -40,6 +41,9 @@ FRENCH_DISCORD = DiscordTexts(
     language="fr",
     missing_permissions=f"consentguard ne peut pas modérer ce salon{NBSP}: il manque {{missing}}.",
     already_handled="Déjà traité.",
+    repost_failed=(
+        "La republication a échoué\u00a0: la publication reste en quarantaine. Réessayez ou rejetez-la."
+    ),
     moderators_only=f"Réservé aux membres ayant «{NBSP}Gérer les messages{NBSP}».",
     preview="Aperçu",
     approved="✅ Approuvé par {name}, republié.",
@@ -55,6 +59,7 @@ ENGLISH_DISCORD = DiscordTexts(
     language="en",
     missing_permissions="consentguard cannot moderate this channel: missing {missing}.",
     already_handled="Already handled.",
+    repost_failed="The repost failed: the post stays in quarantine. Try again, or reject it.",
     moderators_only="Manage Messages required.",
     preview="Preview",
     approved="✅ Approved by {name}, reposted.",

@@ -40,6 +40,7 @@ class TelegramTexts:
     open_private_chat_first: str
     sent_privately: str
     already_handled: str
+    repost_failed: str
     done: str
     #: Under an approved image reposted in the group.
     repost_note: str  # {author}, {moderator}
@@ -71,6 +72,9 @@ FRENCH_TELEGRAM = TelegramTexts(
     open_private_chat_first="Ouvrez d’abord une conversation privée avec le bot.",
     sent_privately="Envoyé en privé.",
     already_handled="Déjà traité.",
+    repost_failed=(
+        "La republication a échoué\u00a0: la publication reste en quarantaine. Réessayez ou rejetez-la."
+    ),
     done="OK",
     repost_note="Publié par {author}, approuvé par {moderator}.",
     rights_warning=(
@@ -102,6 +106,7 @@ ENGLISH_TELEGRAM = TelegramTexts(
     open_private_chat_first="Start a private chat first.",
     sent_privately="Sent privately.",
     already_handled="Already handled.",
+    repost_failed="The repost failed: the post stays in quarantine. Try again, or reject it.",
     done="OK",
     repost_note="Posted by {author}, approved by {moderator}.",
     rights_warning=(

@@ -15,7 +15,7 @@ import csv
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, Literal, TextIO
 
@@ -41,6 +41,7 @@ EXPORT_COLUMNS = (
     "token_fingerprint",
     "moderator",
     "decision",
+    "posted_at",  # added later: appended, so that the earlier columns keep their positions
 )
 PSEUDONYM_HEX_CHARS = 16
 MIN_PSEUDONYM_KEY_BYTES = 16
@@ -89,6 +90,7 @@ class AuditLog:
             token_fingerprint=event.token_fingerprint,
             moderator=None if event.moderator is None else self.pseudonymise(event.moderator),
             decision=event.decision,
+            posted_at=event.posted_at,
         )
         with writing(self._sessions) as session:
             session.add(row)
@@ -101,22 +103,7 @@ class AuditLog:
         """
         if since.tzinfo is None:
             raise ValueError("since must be timezone-aware")
-        if fmt not in ("csv", "jsonl"):
-            raise ValueError(f"unknown export format {fmt!r}: csv or jsonl")
-        writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
-        if writer is not None:
-            writer.writerow(EXPORT_COLUMNS)
-        written = 0
-        for record in self._rows(since):
-            if writer is not None:
-                writer.writerow(
-                    ";".join(value) if isinstance(value, list) else ("" if value is None else value)
-                    for value in record.values()
-                )
-            else:
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            written += 1
-        return written
+        return write_export(self._rows(since), fmt, out)
 
     def _rows(self, since: datetime) -> Iterator[dict[str, Any]]:
         query = (
@@ -127,18 +114,48 @@ class AuditLog:
         )
         with self._sessions() as session:
             for row in session.scalars(query):
-                yield {
-                    "id": row.id,
-                    "time": row.time.isoformat(),
-                    "platform": row.platform,
-                    "chat_id": row.chat_id,
-                    "message_id": row.message_id,
-                    "poster": row.poster,
-                    "verdict": row.verdict,
-                    "reason": row.reason,
-                    "finding_kinds": json.loads(row.finding_kinds),
-                    "consent_state": row.consent_state,
-                    "token_fingerprint": row.token_fingerprint,
-                    "moderator": row.moderator,
-                    "decision": row.decision,
-                }
+                yield export_record(row)
+
+
+def export_record(row: AuditEventRow) -> dict[str, Any]:
+    """One event as an export writes it: the :data:`EXPORT_COLUMNS`, in order."""
+    return {
+        "id": row.id,
+        "time": row.time.isoformat(),
+        "platform": row.platform,
+        "chat_id": row.chat_id,
+        "message_id": row.message_id,
+        "poster": row.poster,
+        "verdict": row.verdict,
+        "reason": row.reason,
+        "finding_kinds": json.loads(row.finding_kinds),
+        "consent_state": row.consent_state,
+        "token_fingerprint": row.token_fingerprint,
+        "moderator": row.moderator,
+        "decision": row.decision,
+        "posted_at": None if row.posted_at is None else row.posted_at.isoformat(),
+    }
+
+
+def write_export(records: Iterable[dict[str, Any]], fmt: ExportFormat, out: TextIO) -> int:
+    """Write ``records`` (from :func:`export_record`) to ``out`` as ``csv`` or ``jsonl``; returns how many.
+
+    ``csv`` has a header row and joins finding kinds with ``;``; ``jsonl`` writes one JSON object per line
+    with the kinds as a list.
+    """
+    if fmt not in ("csv", "jsonl"):
+        raise ValueError(f"unknown export format {fmt!r}: csv or jsonl")
+    writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
+    if writer is not None:
+        writer.writerow(EXPORT_COLUMNS)
+    written = 0
+    for record in records:
+        if writer is not None:
+            writer.writerow(
+                ";".join(value) if isinstance(value, list) else ("" if value is None else value)
+                for value in record.values()
+            )
+        else:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        written += 1
+    return written

@@ -56,6 +56,9 @@ class QuarantineItemRow(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     decided_key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     sealed_decided_by: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    #: A rejecting moderator's free note (sealed with ``decided_key_id``): it may name a patient, so it is
+    #: kept only until ``expires_at``, like the images it was about.
+    sealed_note: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class QuarantineImageRow(Base):
@@ -76,6 +79,8 @@ class AuditEventRow(Base):
     """One audit event; the table is append-only (triggers refuse UPDATE and DELETE)."""
 
     __tablename__ = "audit_events"
+    # The console's history and figures read one group's events by time.
+    __table_args__ = (Index("ix_audit_events_chat_time", "platform", "chat_id", "time"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     time: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
@@ -91,6 +96,8 @@ class AuditEventRow(Base):
     token_fingerprint: Mapped[str | None] = mapped_column(String(128), nullable=True)
     moderator: Mapped[str | None] = mapped_column(String(16), nullable=True)  # keyed pseudonym
     decision: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # When the judged post was sent (removal times); None for other events and those before 0005.
+    posted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class WorkItemRow(Base):
@@ -243,3 +250,26 @@ class ConsoleSessionRow(Base):
     last_seen: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     revealed_item: Mapped[str | None] = mapped_column(String(32), nullable=True)
     revealed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class DeidentifiedOfferRow(Base):
+    """A de-identified repost offered to a poster; deleted once posted or past its lifetime (24 hours).
+
+    The masked images (already clean, yet derived from a patient photo) and who may post them are sealed;
+    the chat, the original message id and the finding kinds stay in clear for the audit and the purge.
+    """
+
+    __tablename__ = "deidentified_offers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(64))
+    finding_kinds: Mapped[str] = mapped_column(Text)  # JSON list of finding kinds (never content)
+    key_id: Mapped[str] = mapped_column(String(32))  # key of sealed_meta and sealed_images
+    sealed_meta: Mapped[bytes] = mapped_column(LargeBinary)  # author, name, thread, languages
+    sealed_images: Mapped[bytes] = mapped_column(LargeBinary)  # the masked JPEGs, length-prefixed
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    #: Set while a confirmed repost is under way (one use); cleared again if the repost fails.
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -121,10 +121,22 @@ class QuarantineStore:
             _require_pending(row, self._clock())
             return self._decrypt_images(session, row)
 
+    def held_copy(self, item_id: str) -> ApprovedPost:
+        """The decrypted post of a pending item, as :meth:`approve` would hand it back; nothing is deleted.
+
+        The review service reposts from this copy first and approves (deletes) only once the repost went
+        up: a repost that fails leaves the item held, to be approved again or rejected.
+        """
+        with self._sessions() as session:
+            row = _load(session, item_id)
+            _require_pending(row, self._clock())
+            return self._post_of(session, row)
+
     def approve(self, item_id: str, moderator: UserRef) -> ApprovedPost:
         """Hand back the decrypted post for reposting, and delete its images and caption.
 
-        The deletion commits before this returns: a repost that then fails cannot be retried from here.
+        The deletion commits before this returns: repost from :meth:`held_copy` first (the review service
+        does), so that a failed repost loses nothing.
         """
         now = self._clock()
         expired = False
@@ -137,12 +149,14 @@ class QuarantineStore:
             else:
                 _require_pending(row, now)
                 # Decrypt everything before deleting anything: a key error leaves the item untouched.
-                meta = self._meta(row)
-                caption = self._caption(row)
-                images = tuple(self._decrypt_images(session, row))
+                approved = self._post_of(session, row)
                 self._decide(session, row, QuarantineStatus.APPROVED, moderator, now)
         if expired:
             raise QuarantineItemNotPendingError(item_id, QuarantineStatus.PURGED)
+        return approved
+
+    def _post_of(self, session: Session, row: QuarantineItemRow) -> ApprovedPost:
+        meta = self._meta(row)
         return ApprovedPost(
             item_id=row.id,
             chat=ChatRef(row.platform, row.chat_id),
@@ -150,15 +164,17 @@ class QuarantineStore:
             thread_id=meta.thread_id,
             author=meta.author,
             author_name=meta.author_name,
-            caption=caption or "",
-            images=images,
+            caption=self._caption(row) or "",
+            images=tuple(self._decrypt_images(session, row)),
             language=row.language,
         )
 
-    def reject(self, item_id: str, moderator: UserRef) -> None:
+    def reject(self, item_id: str, moderator: UserRef, note: str = "") -> None:
         """Delete the item's images and caption now, and mark it rejected.
 
-        Needs no key: a moderator can always get rid of an item, even one that no key decrypts.
+        Needs no key: a moderator can always get rid of an item, even one that no key decrypts. ``note``
+        (the moderator's free text, which may name a patient) is kept sealed until the item's retention
+        runs out (:meth:`note`, :meth:`purge_expired`).
         """
         now = self._clock()
         with writing(self._sessions) as session:
@@ -166,6 +182,38 @@ class QuarantineStore:
             if row.status != QuarantineStatus.PENDING:
                 raise QuarantineItemNotPendingError(item_id, QuarantineStatus(row.status))
             self._decide(session, row, QuarantineStatus.REJECTED, moderator, now)
+            if note:
+                key_id, row.sealed_note = self._sealer.seal_raw(note.encode(), _aad("note", row.id))
+                row.decided_key_id = key_id  # the same current key as the decider's (sealed just before)
+
+    def note(self, item_id: str) -> str | None:
+        """The rejecting moderator's note of a decided item; None when there is none or it has expired."""
+        with self._sessions() as session:
+            row = _load(session, item_id)
+            if row.sealed_note is None or row.decided_key_id is None or row.expires_at <= self._clock():
+                return None
+            return self._open(row.decided_key_id, row.sealed_note, _aad("note", row.id), row.id).decode()
+
+    def notes(self, chat: ChatRef, message_ids: Sequence[str]) -> dict[str, str]:
+        """The live notes of ``chat``'s rejected items among ``message_ids``, by message id (the history)."""
+        if not message_ids:
+            return {}
+        query = select(QuarantineItemRow).where(
+            QuarantineItemRow.platform == chat.platform,
+            QuarantineItemRow.chat_id == chat.chat_id,
+            QuarantineItemRow.message_id.in_(list(message_ids)),
+            QuarantineItemRow.sealed_note.is_not(None),
+            QuarantineItemRow.expires_at > self._clock(),
+        )
+        with self._sessions() as session:
+            rows = list(session.scalars(query))
+        notes: dict[str, str] = {}
+        for row in rows:
+            if row.sealed_note is not None and row.decided_key_id is not None:
+                notes[row.message_id] = self._open(
+                    row.decided_key_id, row.sealed_note, _aad("note", row.id), row.id
+                ).decode()
+        return notes
 
     def update_findings(self, item_id: str, findings_kinds: Sequence[str], reason: str) -> None:
         """Replace the finding kinds and reason of a pending item (held before detection had finished)."""
@@ -219,6 +267,13 @@ class QuarantineStore:
                     QuarantineItemRow.expires_at <= moment,
                 )
                 .values(status=QuarantineStatus.PURGED.value, sealed_caption=None)
+                .execution_options(synchronize_session=False)
+            )
+            # Rejection notes go with the retention of the item they were about.
+            session.execute(
+                update(QuarantineItemRow)
+                .where(QuarantineItemRow.sealed_note.is_not(None), QuarantineItemRow.expires_at <= moment)
+                .values(sealed_note=None)
                 .execution_options(synchronize_session=False)
             )
             return int(getattr(result, "rowcount", 0) or 0)

@@ -49,11 +49,15 @@ class RecordingReposter:
 
     def __init__(self) -> None:
         self.reposted: list[ApprovedPost] = []
+        #: When set, the platform refuses the repost (the bot was removed from the group...).
+        self.failure: Exception | None = None
 
     def serves(self, chat: ChatRef) -> bool:
         return chat.platform == "telegram"
 
     async def repost(self, approved: ApprovedPost, reviewer: Reviewer) -> None:
+        if self.failure is not None:
+            raise self.failure
         self.reposted.append(approved)
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from bot.consent.model import ChatRef
 from bot.console import LoginLinks
-from bot.console.app import COOKIE
+from bot.console.web import COOKIE
 from tests.console.helpers import (
     GROUP_A,
     GROUP_B,
@@ -270,6 +270,34 @@ async def test_reject_needs_a_reason_and_is_audited(console: Console, client: ht
     assert again.status_code == 404  # no longer pending
 
 
+async def test_a_rejection_note_is_kept_sealed_for_the_retention_and_never_audited(
+    console: Console, client: httpx.AsyncClient
+) -> None:
+    item = console.put(GROUP_A, "1")
+    csrf = await _login(client, console.moderator_link(GROUP_A))
+    too_long = {"csrf": csrf, "reason": "other", "note": "x" * 501}
+    assert (await client.post(f"/items/{item}/reject", data=too_long)).status_code == 400
+    note = "Nom de Mme Exemplaire lisible sur le bracelet"
+    form = {"csrf": csrf, "reason": "identifying", "note": note}
+    assert (await client.post(f"/items/{item}/reject", data=form)).status_code == 303
+    assert note not in str(console.audit())  # never in the pseudonymised, exported log
+    with console.storage.database.engine.connect() as connection:
+        sealed = connection.exec_driver_sql("SELECT sealed_note FROM quarantine_items").scalar_one()
+    assert note.encode() not in sealed  # sealed at rest
+    history = await client.get(f"/groups/{GROUP_A}/history")
+    assert note in history.text  # the group's moderators read it in the history
+    console.clock.advance(days=7, seconds=1)  # the item's retention is over
+    console.storage.quarantine.purge_expired()
+    assert console.storage.quarantine.note(item) is None
+    with console.storage.database.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT sealed_note FROM quarantine_items").scalar_one() is None
+    await _login(client, console.moderator_link(GROUP_A))  # the old session has long been idle
+    later = await client.get(f"/groups/{GROUP_A}/history")
+    assert later.status_code == 200
+    assert "moderator-rejected:identifying" in later.text
+    assert note not in later.text
+
+
 async def test_standalone_console_refuses_to_approve(console: Console, client: httpx.AsyncClient) -> None:
     item = console.put(GROUP_A, "1")
     csrf = await _login(client, console.links.issue_operator_link())
@@ -293,6 +321,22 @@ async def test_approve_reposts_through_the_port_and_is_audited(tmp_path: Path) -
         assert approved.item_id == item
         assert approved.images[0][1] == ORIGINAL + b"\x00"
         assert [event["decision"] for event in console.audit()] == ["approved"]
+
+
+async def test_a_repost_that_fails_leaves_the_item_held(tmp_path: Path) -> None:
+    with open_console(tmp_path / "data", with_reposter=True) as console:
+        item = console.put(GROUP_A, "1")
+        assert console.reposter is not None
+        console.reposter.failure = RuntimeError("the platform said no")
+        transport = httpx.ASGITransport(app=console.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://console.test") as http:
+            csrf = await _login(http, console.moderator_link(GROUP_A))
+            response = await http.post(f"/items/{item}/approve", data={"csrf": csrf})
+        assert response.status_code == 502
+        assert "reste en quarantaine" in response.text
+        assert console.storage.quarantine.get(item).status.value == "pending"
+        assert console.storage.quarantine.images(item)[0][1] == ORIGINAL + b"\x00"
+        assert console.audit() == []
 
 
 async def test_an_item_no_running_platform_can_repost_is_not_approved(tmp_path: Path) -> None:

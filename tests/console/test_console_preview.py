@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from bot.console.preview import EngineDeidentifyingPreviewer, placeholder_png
+from bot.console.preview import DeidentifyingPreviewer, placeholder_png
+from bot.scanning.deidentifier import EngineDeidentifier
 from detectors.deidentify import Deidentified, NotDeidentified, Refusal
 
 _RENDERED = Deidentified(jpeg=b"JPEG", width=1, height=1, masked=1, kinds=("face",))
@@ -32,7 +33,7 @@ async def test_a_rendering_is_served_and_the_engine_built_once() -> None:
         built.append(object())
         return built[-1]
 
-    previewer = EngineDeidentifyingPreviewer(build, render)
+    previewer = DeidentifyingPreviewer(EngineDeidentifier(build, render))
     assert built == []  # lazily
     assert await previewer.preview(b"ORIGINAL", "photo-1") == b"JPEG"
     assert await previewer.preview(b"ORIGINAL", "photo-2") == b"JPEG"
@@ -45,7 +46,8 @@ async def test_a_rendering_is_served_and_the_engine_built_once() -> None:
 )
 async def test_no_rendering_means_none(answer: object) -> None:
     _calls, render = _fake_deidentify(answer)
-    assert await EngineDeidentifyingPreviewer(object, render).preview(b"ORIGINAL", "x") is None
+    previewer = DeidentifyingPreviewer(EngineDeidentifier(object, render))  # type: ignore[arg-type]
+    assert await previewer.preview(b"ORIGINAL", "x") is None
 
 
 def test_the_placeholder_is_a_png() -> None:

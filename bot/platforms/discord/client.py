@@ -17,6 +17,7 @@ from discord import app_commands
 
 from bot.consent.model import ChatRef
 from bot.core.capture import CaptureDesk
+from bot.core.deidentified import DeidentifiedOffers
 from bot.core.pipeline import HandledPost, Moderator
 from bot.core.ports import ConsoleLinks
 from bot.core.review import ReviewService
@@ -25,7 +26,8 @@ from bot.messages import choose_language
 from bot.messages.discord_catalog import discord_texts
 from bot.platforms.discord.buttons import ReviewButton
 from bot.platforms.discord.commands import consentguard_commands
-from bot.platforms.discord.mapping import post_of
+from bot.platforms.discord.deidentified import DiscordOfferChannel, OfferButton, OfferDesk
+from bot.platforms.discord.mapping import PLATFORM, post_of
 from bot.platforms.discord.permissions import check_permissions as report_permissions
 from bot.platforms.discord.platform import DiscordPlatform
 from bot.platforms.discord.review import ReviewDesk
@@ -49,6 +51,8 @@ class DiscordFrontend(discord.Client):
         self._work: set[asyncio.Task[None]] = set()
         # The review service is wired after the client is built (attach): the parts read it when used.
         self.desk = ReviewDesk(self.platform, lambda: self.review)
+        self.offers: DeidentifiedOffers | None = None
+        self.offer_desk = OfferDesk(lambda: self.offers)
         self.capture: CaptureDesk | None = None
         self.console: ConsoleLinks | None = None
         self.tree.add_command(
@@ -67,17 +71,24 @@ class DiscordFrontend(discord.Client):
         groups: list[ChatRef],
         capture: CaptureDesk | None = None,
         console: ConsoleLinks | None = None,
+        offers: DeidentifiedOffers | None = None,
     ) -> None:
-        """Wire the pipeline, review service, consent capture and console links (built after the platform)."""
+        """Wire the pipeline, review service, consent capture and console links (built after the platform).
+
+        ``offers``: de-identified reposts are offered on Discord from now on (the confirm button is served).
+        """
         self.moderator = moderator
         self.review = review
         self.groups = groups
         self.capture = capture
         self.console = console
+        if offers is not None:
+            offers.attach(PLATFORM, DiscordOfferChannel(self.platform))
+            self.offers = offers
 
     async def setup_hook(self) -> None:
         """Persistent review buttons and slash commands, set up once per login."""
-        self.add_dynamic_items(ReviewButton)
+        self.add_dynamic_items(ReviewButton, OfferButton)
         with contextlib.suppress(discord.HTTPException):
             await self.tree.sync()
 
@@ -152,3 +163,7 @@ class DiscordFrontend(discord.Client):
     async def on_review(self, interaction: discord.Interaction[Any], action: str, item_id: str) -> None:
         """A moderator pressed Approve, Reject or Show (see :class:`.review.ReviewDesk`)."""
         await self.desk.on_review(interaction, action, item_id)
+
+    async def on_offer(self, interaction: discord.Interaction[Any], offer_id: str) -> None:
+        """A poster pressed a de-identified offer's confirm button (see :class:`.deidentified.OfferDesk`)."""
+        await self.offer_desk.on_offer(interaction, offer_id)

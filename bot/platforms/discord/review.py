@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import discord
@@ -115,8 +116,8 @@ class ReviewDesk:
                 await interaction.response.send_message(texts.preview, files=files, ephemeral=True)
                 return
             if action == "a":
-                approved = await review.approve(item_id, reviewer)
-                await repost_approved(self.platform, review, approved, reviewer)
+                repost = partial(repost_approved, self.platform, review, reviewer=reviewer)
+                await review.approve(item_id, reviewer, repost)
                 text = texts.approved.format(name=name)
             else:
                 await review.reject(item_id, reviewer)
@@ -124,5 +125,9 @@ class ReviewDesk:
         except (QuarantineError, ReviewError) as exc:
             log.info("review action on %s failed: %s", item_id, type(exc).__name__)
             await interaction.response.send_message(texts.already_handled, ephemeral=True)
+            return
+        except discord.HTTPException as exc:  # the repost did not go up: still held (approve reposts first)
+            log.warning("repost of item %s failed (%s); it stays held", item_id, type(exc).__name__)
+            await interaction.response.send_message(texts.repost_failed, ephemeral=True)
             return
         await interaction.response.edit_message(content=text, view=None)

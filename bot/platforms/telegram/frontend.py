@@ -32,6 +32,7 @@ from telegram.ext import (
 
 from bot.consent.model import ChatRef
 from bot.core.capture import CaptureDesk
+from bot.core.deidentified import DeidentifiedOffers
 from bot.core.pipeline import Moderator
 from bot.core.ports import ConsoleLinks
 from bot.core.review import ReviewService
@@ -40,6 +41,7 @@ from bot.platforms.telegram.buttons import CALLBACK_PATTERN
 from bot.platforms.telegram.commands import Commands
 from bot.platforms.telegram.consent import CHOICE_PATTERN, ConsentCommands
 from bot.platforms.telegram.console import ConsoleCommand
+from bot.platforms.telegram.deidentified import OFFER_PATTERN, OfferButton, TelegramOfferChannel
 from bot.platforms.telegram.mapping import post_of
 from bot.platforms.telegram.platform import TelegramPlatform, retry_seconds
 from bot.platforms.telegram.review import ReviewButtons
@@ -74,6 +76,7 @@ class TelegramFrontend:
         on_handled: Callable[[Any], Awaitable[None]] | None = None,
         capture: CaptureDesk | None = None,
         console: ConsoleLinks | None = None,
+        offers: DeidentifiedOffers | None = None,
     ) -> None:
         self.application = application
         self.platform = platform
@@ -97,6 +100,10 @@ class TelegramFrontend:
         self.commands = Commands(platform, review)
         self.consent = ConsentCommands(platform, capture)
         self.console = ConsoleCommand(platform, review, console, self.consent.groups)
+        # De-identified reposts are offered on Telegram only once their confirm button has a handler here.
+        self.offer_button = OfferButton(platform, offers) if offers is not None else None
+        if offers is not None:
+            offers.attach(platform.name, TelegramOfferChannel(platform))
         self._register()
 
     def _register(self) -> None:
@@ -117,6 +124,8 @@ class TelegramFrontend:
         app.add_handler(MessageHandler(groups & filters.UpdateType.EDITED_MESSAGE, self._on_edit))
         app.add_handler(CallbackQueryHandler(self.buttons.on_button, pattern=CALLBACK_PATTERN))
         app.add_handler(CallbackQueryHandler(self.consent.on_choice, pattern=CHOICE_PATTERN))
+        if self.offer_button is not None:
+            app.add_handler(CallbackQueryHandler(self.offer_button.on_press, pattern=OFFER_PATTERN))
         app.add_handler(ChatMemberHandler(self.rights.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
 
     # -- running ------------------------------------------------------------------------------------

@@ -151,11 +151,15 @@ class ReviewButtons:
             log.info("review action on %s failed: %s", item_id, type(exc).__name__)
             await self._answer(query, texts.already_handled)
             return
+        except TelegramError as exc:  # the repost did not go up: the item is still held (reposted first)
+            log.warning("repost of item %s failed (%s); it stays held", item_id, type(exc).__name__)
+            await self._answer(query, texts.repost_failed)
+            return
         await self._answer(query, texts.done)
 
     async def _approve(self, item_id: str, reviewer: Reviewer) -> None:
-        approved = await self.review.approve(item_id, reviewer)
-        await repost_approved(self.platform, self.review, approved, reviewer)
+        repost = partial(repost_approved, self.platform, self.review, reviewer=reviewer)
+        await self.review.approve(item_id, reviewer, repost)
 
     async def _show(
         self, query: CallbackQuery, item_id: str, reviewer: Reviewer, texts: TelegramTexts

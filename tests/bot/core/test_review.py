@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -14,7 +15,7 @@ from bot.bootstrap import Core, Overrides, open_core
 from bot.consent.model import ChatRef, UserRef
 from bot.core.policy import Mode
 from bot.core.review import Reviewer
-from bot.domain import Post, PostImage
+from bot.domain import ApprovedPost, Post, PostImage
 from bot.errors import NotAModeratorError, QuarantineItemNotPendingError
 from tests.bot.test_pipeline import ALICE, GROUP, NOW
 from tests.fakes.clock import MovableClock
@@ -98,3 +99,43 @@ async def test_a_mode_change_is_in_force_at_once_audited_and_kept_across_a_resta
     async with running(tmp_path) as (restarted, _):
         assert restarted.review.policy(GROUP).mode is Mode.MONITOR
         assert GROUP in restarted.groups("telegram")
+
+
+async def test_approve_reposts_before_it_purges_and_a_rejection_waits_for_it(tmp_path: Path) -> None:
+    async with running(tmp_path) as (core, platform):
+        item = await quarantine_one(core, platform)
+        reposting, release = asyncio.Event(), asyncio.Event()
+        reposted: list[bytes] = []
+
+        async def repost(copy: ApprovedPost) -> None:
+            reposting.set()
+            assert core.storage.quarantine.get(item).status.value == "pending"  # still held meanwhile
+            await release.wait()
+            reposted.extend(data for _, data in copy.images)
+
+        approving = asyncio.create_task(core.review.approve(item, ADMIN, repost))
+        await reposting.wait()
+        rejecting = asyncio.create_task(core.review.reject(item, ADMIN))
+        await asyncio.sleep(0)
+        assert not rejecting.done()  # waits for the approval under way
+        release.set()
+        approved = await approving
+        with pytest.raises(QuarantineItemNotPendingError):
+            await rejecting  # then finds it decided
+        assert reposted == [b"SLIDE-1"]
+        assert approved.item_id == item
+        assert [e["decision"] for e in audit_rows(core) if e["decision"]] == ["approved"]
+
+
+async def test_a_failed_repost_leaves_the_item_held_and_unaudited(tmp_path: Path) -> None:
+    async with running(tmp_path) as (core, platform):
+        item = await quarantine_one(core, platform)
+
+        async def repost(copy: ApprovedPost) -> None:
+            raise ConnectionError("the platform is down")
+
+        with pytest.raises(ConnectionError):
+            await core.review.approve(item, ADMIN, repost)
+        assert core.storage.quarantine.images(item) == [("img", b"SLIDE-1")]
+        assert [e["decision"] for e in audit_rows(core) if e["decision"]] == []
+        await core.review.approve(item, ADMIN)  # a second try goes through

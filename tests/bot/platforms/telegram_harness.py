@@ -19,6 +19,7 @@ from bot.bootstrap import Core, Overrides, open_core
 from bot.consent.capture import CaptureLinks
 from bot.consent.model import ChatRef, ConsentRecord, ConsentStatus, Purpose, UserRef
 from bot.consent.token import new_token
+from bot.core.deidentified import Deidentifier
 from bot.core.ports import ImageScanner
 from bot.domain import Clock, utc_now
 from bot.platforms.telegram import TelegramFrontend, TelegramPlatform, build_application
@@ -79,11 +80,13 @@ async def start_bot(
     revocation_poll_s: float | None = None,
     consent_settings: dict[str, Any] | None = None,
     capture: CaptureLinks | None = None,
+    deidentifier: Deidentifier | None = None,
 ) -> Bot:
     """The bot polling ``server`` for the group GROUP_ID, with ``policy`` (TOML) and ``scanner``.
 
     ``clock`` is the bot's (give the server the same one); ``real_registry`` runs the reference registry
-    in-process instead of the fake one (``consent_settings`` then tunes it).
+    in-process instead of the fake one (``consent_settings`` then tunes it). ``deidentifier``: de-identified
+    reposts are offered, rendered by it (without one, none is offered).
     """
     policy_file = data_dir.parent / f"{data_dir.name}-policy.toml"
     policy_file.write_text(policy)
@@ -103,6 +106,7 @@ async def start_bot(
                 revocation_poll_s=revocation_poll_s,
                 capture=capture,
                 capture_poll_s=0.05,
+                deidentifier=deidentifier,
             ),
         )
     )
@@ -115,6 +119,7 @@ async def start_bot(
         poll_timeout_s=1,
         capture=core.capture,
         console=core.console,
+        offers=core.offers if deidentifier is not None else None,
     )
     await frontend.start(list(dict.fromkeys([GROUP, *core.groups("telegram")])))
     polling = asyncio.create_task(frontend.run_polling())

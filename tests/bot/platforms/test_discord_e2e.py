@@ -204,7 +204,23 @@ async def test_approve_reposts_through_a_webhook_under_the_posters_name(bot: Run
     repost = bot.server.webhook_messages(CASES)[0]
     assert repost["author"]["username"] == "Dr Alice"
     assert "Dr Modération" in repost["content"]
-    assert bot.core.storage.quarantine.pending(CHANNEL) == []
+    # Reposted first, purged after: the copy goes once the repost is up.
+    await bot.server.wait_until(lambda: bot.core.storage.quarantine.pending(CHANNEL) == [])
+
+
+async def test_a_repost_that_fails_leaves_the_item_held(bot: Running) -> None:
+    bot.server.post_message(CASES, ALICE, "Figure 2", [image("fig.png", b"SLIDE-2")])
+    notice = await review_notice(bot.server)
+    approve = next(c for c in custom_ids(notice) if c.startswith("cg:a:"))
+    bot.server.fail_next("POST", r"/webhooks/\d+/[^/]+", 403, code=50013, message="Missing Permissions")
+    interaction = bot.server.click_button(REVIEW, int(notice["id"]), OWNER, approve)
+    await bot.server.wait_until(lambda: int(interaction["id"]) in bot.server.interaction_responses)
+    response = bot.server.interaction_responses[int(interaction["id"])]
+    assert response["data"]["flags"] & 64  # told privately that it failed
+    assert "republication a échoué" in response["data"]["content"]
+    assert bot.server.webhook_messages(CASES) == []
+    [held] = bot.core.storage.quarantine.pending(CHANNEL)  # nothing lost: approve again, or reject
+    assert bot.core.storage.quarantine.images(held.item_id)[0][1] == b"SLIDE-2"
 
 
 async def test_show_is_ephemeral_with_a_spoiler_and_reject_purges(bot: Running) -> None:

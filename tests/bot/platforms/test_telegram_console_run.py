@@ -119,3 +119,28 @@ async def test_a_moderator_demoted_after_the_link_was_issued_is_refused_at_the_n
     assert refused.status_code in (403, 404)
     assert not bot.server.calls_of("sendPhoto")
     assert len(bot.core.storage.quarantine.pending(GROUP)) == 1
+
+
+async def test_a_settings_change_in_the_console_is_in_force_for_the_next_post(
+    bot: Bot, console: httpx.AsyncClient
+) -> None:
+    before = bot.server.post_photo(GROUP_ID, ALICE, b"CLEAN-before")
+    await bot.server.wait_until(lambda: bool(bot.audit(before)))
+    assert bot.audit(before)[0]["verdict"] == "quarantine"  # strict: every image needs a consent
+    csrf = await login(console, await console_link(bot))
+    form = {
+        "csrf": csrf,
+        "mode": "identifying-only",
+        "identifying_action": "delete",
+        "retention_days": "7",
+        "language": "fr",
+        "review_chat": "",
+        "moderators": "",
+    }
+    saved = await console.post(f"/groups/{GROUP}/settings", data=form)
+    assert saved.status_code == 303
+
+    after = bot.server.post_photo(GROUP_ID, ALICE, b"CLEAN-after")
+    await bot.server.wait_until(lambda: bool(bot.audit(after)))
+    assert bot.audit(after)[0]["verdict"] == "allow"  # in force at once: no poll in between
+    assert bot.core.storage.group_settings.load()[str(GROUP)].mode.value == "identifying-only"

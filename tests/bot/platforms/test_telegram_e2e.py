@@ -197,7 +197,20 @@ async def test_an_approved_item_telegram_refuses_as_a_photo_goes_back_as_a_file(
     repost = await bot.server.wait_for("sendDocument", to(GROUP_ID))
     assert repost.params["document"].data == b"SLIDE-fig3"
     assert "Modé" in repost.params["caption"]
-    assert bot.core.storage.quarantine.pending(GROUP) == []
+    # Reposted first, purged after: the copy goes once the repost is up.
+    await bot.server.wait_until(lambda: bot.core.storage.quarantine.pending(GROUP) == [])
+
+
+async def test_a_repost_that_fails_leaves_the_item_held(bot: Bot) -> None:
+    _, item = await _quarantined_notice(bot)
+    bot.server.fail_next("sendPhoto", 403, description="Forbidden: bot was kicked from the group chat")
+    bot.server.press_button(MOD, _notice_message_id(bot), MOD, f"cg:a:{item}")
+    answer = await bot.server.wait_for("answerCallbackQuery")
+    assert "republication a échoué" in answer.params["text"]
+    assert not bot.server.calls_of("sendDocument")
+    [held] = bot.core.storage.quarantine.pending(GROUP)  # nothing lost: approve again, or reject
+    assert held.item_id == item
+    assert bot.core.storage.quarantine.images(item)[0][1] == b"SLIDE-fig3"
 
 
 async def test_show_sends_the_image_with_a_spoiler_and_reject_purges(bot: Bot) -> None:

@@ -34,6 +34,7 @@ def test_open_migrates_once_and_reopens(db_url: str, db_path: Path) -> None:
         "group_settings",
         "consented_posts",
         "feed_cursors",
+        "deidentified_offers",
     } <= tables
     assert VERSION_TABLE in tables
     assert "alembic_version" not in tables  # the registry's name stays free for a shared database
@@ -47,7 +48,7 @@ def test_open_migrates_once_and_reopens(db_url: str, db_path: Path) -> None:
                 connection.exec_driver_sql(
                     "SELECT version_num FROM consentguard_bot_alembic_version"
                 ).scalar()
-                == "0004"
+                == "0007"
             )
     finally:
         db.close()

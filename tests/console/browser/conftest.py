@@ -22,6 +22,8 @@ class Served:
 
     url: str
     console: Console
+    #: The console's data directory (a bot may run over the same storage).
+    data_dir: Path
 
     def link(self, link: str) -> str:
         """``link`` (issued on the settings' public URL) on the served address."""
@@ -33,7 +35,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     data_dir: Path = tmp_path_factory.mktemp("browser-console") / "data"
     with open_console(data_dir) as console, ThreadedServer(console.app, "console") as url:
         console.previewer.result = None  # the neutral placeholder: a real image the browser can draw
-        yield Served(url, console)
+        yield Served(url, console, data_dir)
 
 
 @pytest.fixture(scope="module")

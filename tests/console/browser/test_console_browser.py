@@ -51,6 +51,17 @@ def test_a_reused_link_is_refused(desktop: BrowserContext, served: Served) -> No
     expect(page.get_by_test_id("notice")).to_contain_text("déjà servi")
 
 
+def test_an_expired_link_is_refused(desktop: BrowserContext, served: Served) -> None:
+    link = served.console.links.issue_operator_link()
+    served.console.clock.advance(minutes=11)  # links are valid 10 minutes at most
+    page = desktop.new_page()
+    response = page.goto(served.link(link))
+    assert response is not None
+    assert response.status == 410
+    expect(page.get_by_test_id("notice")).to_contain_text("expiré")
+    assert not [c for c in desktop.cookies() if c["name"] == "cg_console"]
+
+
 def test_reject_with_a_reason(desktop: BrowserContext, served: Served) -> None:
     item = served.console.put(GROUP_A, "r1")
     page = _login(desktop, served, served.console.moderator_link(GROUP_A))
@@ -58,11 +69,14 @@ def test_reject_with_a_reason(desktop: BrowserContext, served: Served) -> None:
     entry = page.locator(f'[data-testid="queue-item"][data-item="{item}"]')
     entry.get_by_test_id("reject").click()
     entry.get_by_test_id("reason").select_option("identifying")
+    entry.get_by_test_id("note").fill("Bracelet lisible sur la 2e photo")
     entry.get_by_test_id("confirm").click()
     expect(page.get_by_test_id("message")).to_be_visible()
     expect(page.locator(f'[data-item="{item}"]')).to_have_count(0)
     assert served.console.storage.quarantine.get(item).status.value == "rejected"
     assert "rejected" in _decisions(served)
+    page.get_by_test_id("nav-history").click()
+    expect(page.get_by_test_id("rejection-note").first).to_have_text("Bracelet lisible sur la 2e photo")
 
 
 def test_reveal_is_audited(desktop: BrowserContext, served: Served) -> None:

@@ -1,0 +1,1 @@
+"""Operators' view of the running bot: the Metrics port's adapters (Prometheus)."""
