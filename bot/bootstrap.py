@@ -14,7 +14,7 @@ import functools
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +26,7 @@ from bot.scanning import build_scan_engine as _engine_from_detection
 from config.settings import Settings
 
 if TYPE_CHECKING:  # the rest is imported where it is built: `consentguard scan` needs no database or HTTP
+    import discord
     from fastapi import FastAPI
 
     from bot.consent.capture import CaptureLinks
@@ -533,6 +534,48 @@ def _deidentified_offers(
 # -- consentguard run -----------------------------------------------------------------------------------
 
 
+def health_app(
+    core: Core,
+    tasks: Sequence[asyncio.Task[None]],
+    telegram: TelegramPlatform | None,
+    discord: discord.Client | None,
+) -> FastAPI:
+    """``/healthz`` and ``/readyz`` of ``consentguard run`` (``CONSENTGUARD_HEALTH__PORT``).
+
+    Alive while every platform loop runs; ready when the database answers and every platform is connected
+    (Telegram answers ``getMe``, the Discord gateway session is ready).
+    """
+    from sqlalchemy import text
+
+    from bot.observability.health import Check, create_health_app
+
+    engine = core.storage.database.engine
+
+    def select_one() -> bool:
+        with engine.connect() as connection:
+            return bool(connection.execute(text("SELECT 1")).scalar_one() == 1)
+
+    async def database() -> bool:
+        return await asyncio.to_thread(select_one)
+
+    checks: dict[str, Check] = {"database": database}
+    if telegram is not None:
+        bot = telegram.bot
+
+        async def telegram_ready() -> bool:
+            return bool((await bot.get_me()).id)
+
+        checks["telegram"] = telegram_ready
+    if discord is not None:
+        client = discord
+
+        async def discord_ready() -> bool:
+            return client.is_ready() and not client.is_closed()
+
+        checks["discord"] = discord_ready
+    return create_health_app(alive=lambda: all(not task.done() for task in tasks), checks=checks)
+
+
 async def run(
     settings: Settings, *, stop: asyncio.Event | None = None, overrides: Overrides | None = None
 ) -> None:
@@ -603,6 +646,13 @@ async def run(
                 host, port = settings.console.host, settings.console.port
                 url = await console.enter_async_context(serve_in_process(app, host, port))
                 log.info("web console at %s", url)
+            if settings.health.port is not None:
+                from bot.registry.inprocess import serve_in_process
+
+                health = health_app(core, tasks, telegram_platform, discord_client)
+                host, port = settings.health.host, settings.health.port
+                url = await console.enter_async_context(serve_in_process(health, host, port))
+                log.info("liveness and readiness at %s/healthz and /readyz", url)
             core.moderator.start_housekeeping()
             heartbeat = asyncio.create_task(
                 beat_while(settings.data_dir / HEARTBEAT_FILE, tasks[0], overrides.clock)

@@ -126,6 +126,15 @@ class ConsoleSettings(BaseModel):
     metrics_token: SecretStr | None = None
 
 
+class HealthSettings(BaseModel):
+    """Liveness and readiness endpoints of ``consentguard run`` for an orchestrator (off by default)."""
+
+    #: Port of ``/healthz`` and ``/readyz``; None: not served.
+    port: int | None = Field(default=None, ge=1, le=65535)
+    #: Address to listen on (the orchestrator's probes reach it: 0.0.0.0 in a container).
+    host: str = "127.0.0.1"
+
+
 class Settings(BaseSettings):
     """Every setting of consentguard, with embedded defaults that run on one machine."""
 
@@ -151,6 +160,7 @@ class Settings(BaseSettings):
     consent: ConsentSettings = ConsentSettings()
     storage: StorageSettings = StorageSettings()
     console: ConsoleSettings = ConsoleSettings()
+    health: HealthSettings = HealthSettings()
 
     def registry_database(self) -> str:
         """The reference registry's database URL (creating the data directory for the SQLite default)."""

@@ -11,6 +11,7 @@ import pytest
 
 from config.settings import Settings
 from detectors.engine import ScanEngine
+from tests.fakes.postgres import PostgresRun
 from tests.fakes.settings import consentguard_env_names, make_settings
 
 
@@ -73,6 +74,21 @@ def _hermetic_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in consentguard_env_names():
         monkeypatch.delenv(name)
     monkeypatch.setitem(Settings.model_config, "env_file", None)
+
+
+@pytest.fixture(scope="session")
+def postgres_run() -> Iterator[PostgresRun]:
+    """This test run's database on the machine's PostgreSQL (dropped at the end of the run)."""
+    run = PostgresRun()
+    yield run
+    run.drop()
+
+
+@pytest.fixture
+def postgres_url(postgres_run: PostgresRun) -> Iterator[str]:
+    """A SQLAlchemy URL to an empty schema of the run's PostgreSQL database, dropped after the test."""
+    with postgres_run.schema() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

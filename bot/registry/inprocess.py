@@ -15,7 +15,9 @@ async def serve_in_process(app: Any, host: str = "127.0.0.1", port: int = 0) -> 
     """Serve ``app`` until the block exits; yield its base URL (port 0 picks a free port)."""
     # Let uvicorn bind (port 0 = any free port): a socket bound by hand made every response wait ~40 ms
     # for a delayed ACK on loopback.
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
+    # The app's lifespan runs: the registry disposes its database engine at shutdown (on PostgreSQL a
+    # connection left to the garbage collector stays open on the server until then).
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", access_log=False)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:

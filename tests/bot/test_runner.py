@@ -80,3 +80,43 @@ async def test_run_serves_the_console_on_the_configured_port_while_it_runs(tmp_p
             await asyncio.wait_for(task, timeout=30)
             with pytest.raises(httpx.ConnectError):  # gone with the bot
                 await http.get("/")
+
+
+async def test_run_serves_liveness_and_readiness_on_the_health_port(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with FakeTelegramServer() as server:
+        server.add_group(-1001, "Groupe")
+        settings = Settings.model_validate(
+            {
+                "data_dir": tmp_path,
+                "telegram": {
+                    "token": server.token,
+                    "base_url": server.base_url,
+                    "base_file_url": server.base_file_url,
+                },
+                "health": {"port": port},
+            }
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(run(settings, stop=stop, overrides=Overrides(scanner=StubScanner())))
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            live = None
+            for _ in range(500):  # until run serves it (no timing asserted)
+                with contextlib.suppress(httpx.ConnectError):
+                    live = await http.get("/healthz")
+                    break
+                await asyncio.sleep(0.02)
+            assert live is not None
+            assert live.json() == {"status": "ok"}
+            ready = await http.get("/readyz")
+            assert ready.status_code == 200
+            assert ready.json()["checks"] == {"database": True, "telegram": True}
+            server.fail_next("getMe", 502)  # Telegram unreachable for a moment: not ready, still alive
+            unready = await http.get("/readyz")
+            assert unready.status_code == 503
+            assert unready.json()["checks"]["telegram"] is False
+            assert (await http.get("/healthz")).status_code == 200
+            stop.set()
+            await asyncio.wait_for(task, timeout=30)

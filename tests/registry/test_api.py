@@ -10,9 +10,8 @@ import httpx
 import pytest
 
 from bot.consent.token import new_token, parse_token
-from bot.registry.app import create_app
 from tests.fakes.clock import MovableClock
-from tests.registry.conftest import Keys, serve
+from tests.registry.conftest import Keys, registry_app, serve
 
 SHA_A = "a" * 64
 SHA_B = "b" * 64
@@ -361,7 +360,7 @@ async def test_roles(
 
 async def test_lookups_are_rate_limited_per_key(db_url: str, keys: Keys) -> None:
     async with serve(
-        create_app(db_url, lookups_per_minute=3, staff_lookups_per_minute=3, monotonic=lambda: 0.0)
+        registry_app(db_url, lookups_per_minute=3, staff_lookups_per_minute=3, monotonic=lambda: 0.0)
     ) as client:
         token = new_token().value
         for _ in range(3):
@@ -380,7 +379,7 @@ async def test_lookups_are_rate_limited_per_key(db_url: str, keys: Keys) -> None
 async def test_the_bot_key_has_a_budget_for_real_traffic(db_url: str, keys: Keys) -> None:
     # Defaults: 600 a minute per bot key (it looks up every captioned post of every group; each poster is
     # limited by the bot), 60 for keys used by hand.
-    async with serve(create_app(db_url, monotonic=lambda: 0.0)) as client:  # no refill during the test
+    async with serve(registry_app(db_url, monotonic=lambda: 0.0)) as client:  # no refill during the test
         token = new_token().value
         assert {(await lookup(client, keys, token)).status_code for _ in range(100)} == {200}
         by_hand = [

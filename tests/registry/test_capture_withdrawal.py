@@ -8,13 +8,12 @@ import httpx
 import pytest
 
 from bot.consent.token import parse_token
-from bot.registry.app import create_app
 from bot.registry.capture.codes import CodeProblem, new_code, parse_code
 from bot.registry.commands import revoke_consent
 from bot.registry.service import token_fingerprint
 from tests.fakes.clock import MovableClock
 from tests.registry.capture_helpers import CLINICIAN, link, sign, status, withdrawal_code
-from tests.registry.conftest import Keys, serve
+from tests.registry.conftest import Keys, registry_app, serve
 from tests.registry.test_capture import Ticks
 
 
@@ -25,7 +24,7 @@ def ticks() -> Ticks:
 
 @pytest.fixture
 async def client(db_url: str, keys: Keys, clock: MovableClock, ticks: Ticks) -> Any:
-    async with serve(create_app(db_url, lookups_per_minute=1000, clock=clock, monotonic=ticks)) as http:
+    async with serve(registry_app(db_url, lookups_per_minute=1000, clock=clock, monotonic=ticks)) as http:
         yield http
 
 

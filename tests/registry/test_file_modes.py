@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.registry.app import create_app
 from bot.registry.commands import new_consent, new_key
-from tests.registry.conftest import serve
+from tests.registry.conftest import registry_app, serve
 
 USE = {
     "platform": "telegram",
@@ -57,7 +56,7 @@ async def test_database_and_companions_are_0600_in_a_0700_directory(open_tmp_pat
         days=1,
         max_images=None,
     )["token"]
-    async with serve(create_app(url)) as client:  # holds the database open: WAL and shared memory exist
+    async with serve(registry_app(url)) as client:  # holds the database open: WAL and shared memory exist
         response = await client.post(
             f"/v1/consents/{token}/uses", json=USE, headers={"Authorization": f"Bearer {bot_key}"}
         )

@@ -10,14 +10,16 @@ import pytest
 
 from bot.consent.model import ChatRef, Purpose, UserRef
 from bot.errors import ConfigurationError, InvalidRequestError, NotAllowedError
-from bot.registry.app import create_app
 from bot.registry.commands import new_key
 from bot.registry.db import create_registry_engine, create_session_factory
 from bot.registry.keys import Principal, Role
 from bot.registry.migrations import upgrade
 from bot.registry.service import ConsentRegistry, IssuingRateLimitedError, IssuingRules
 from tests.fakes.clock import MovableClock
-from tests.registry.conftest import Keys, serve
+from tests.registry.conftest import Keys, registry_app, serve
+
+#: Run on SQLite and on PostgreSQL (tests/registry/conftest.py).
+pytestmark = pytest.mark.postgresql
 
 BODY: dict[str, Any] = {
     "patient_ref": "PAT-RULES",
@@ -97,7 +99,7 @@ async def test_every_consent_has_a_number_of_images_within_the_maximum(
 
 async def test_the_rules_are_configurable_and_published(db_url: str, keys: Keys, clock: MovableClock) -> None:
     rules = IssuingRules(max_days=7, default_images=3, max_images=5, issues_per_hour=50)
-    async with serve(create_app(db_url, rules=rules, clock=clock)) as client:
+    async with serve(registry_app(db_url, rules=rules, clock=clock)) as client:
         assert (await post(client, keys, "clinician", days=8)).status_code == 422
         issued = (await post(client, keys, "clinician", days=7)).json()
         assert (issued["valid_until"], issued["max_images"]) == ("2025-03-08T12:00:00Z", 3)
@@ -130,7 +132,7 @@ def ticks() -> Ticks:
 @pytest.fixture
 async def limited(db_url: str, keys: Keys, ticks: Ticks) -> AsyncIterator[httpx.AsyncClient]:
     rules = IssuingRules(issues_per_hour=3)
-    async with serve(create_app(db_url, rules=rules, monotonic=ticks)) as client:
+    async with serve(registry_app(db_url, rules=rules, monotonic=ticks)) as client:
         yield client
 
 

@@ -15,14 +15,17 @@ from sqlalchemy import inspect, text
 
 from bot.consent.model import ChatRef, Purpose, UserRef
 from bot.consent.token import InvalidTokenError, new_token, parse_token
-from bot.registry.app import create_app
 from bot.registry.commands import new_consent, new_key, revoke_consent, revoke_key, show_consent
 from bot.registry.db import Base, ConsentRow, create_registry_engine, create_session_factory
 from bot.registry.keys import Role, generate_key, key_id_of
 from bot.registry.migrations import SCRIPT_LOCATION, upgrade
 from bot.registry.ratelimit import TokenBucketLimiter
 from bot.registry.service import ConsentRegistry, InvalidRequestError, token_fingerprint
-from tests.registry.conftest import Keys, serve
+from tests.fakes.database import stored_bytes
+from tests.registry.conftest import Keys, registry_app, serve
+
+#: Run on SQLite and on PostgreSQL (tests/registry/conftest.py).
+pytestmark = pytest.mark.postgresql
 
 CONSENT = {
     "patient_ref": "PAT-STORE-7",
@@ -34,11 +37,6 @@ CONSENT = {
 }
 
 
-def database_bytes(db_path: Path) -> bytes:
-    """The database file and its WAL and shared-memory companions, concatenated."""
-    return b"".join(p.read_bytes() for p in sorted(db_path.parent.glob(db_path.name + "*")))
-
-
 def test_migrations_create_the_schema_on_an_empty_database(db_url: str, db_path: Path) -> None:
     engine = create_registry_engine(db_url)
     try:
@@ -48,18 +46,19 @@ def test_migrations_create_the_schema_on_an_empty_database(db_url: str, db_path:
         with engine.connect() as connection:
             head = ScriptDirectory(str(SCRIPT_LOCATION)).get_current_head()
             assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head
-            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+            if db_url.startswith("sqlite"):
+                assert connection.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
             # The hand-written migration and the models agree.
             assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     finally:
         engine.dispose()
-    assert db_path.exists()
+    assert db_path.exists() == db_url.startswith("sqlite")
 
 
 async def test_migrations_are_idempotent_on_restart(db_url: str, keys: Keys) -> None:
     token = new_consent(db_url, **CONSENT)["token"]  # type: ignore[arg-type]
     for _restart in range(2):
-        async with serve(create_app(db_url)) as client:
+        async with serve(registry_app(db_url)) as client:
             response = await client.get(f"/v1/consents/{token}", headers=keys.header("bot"))
             assert response.json()["status"] == "granted"
     engine = create_registry_engine(db_url)
@@ -72,13 +71,13 @@ async def test_migrations_are_idempotent_on_restart(db_url: str, keys: Keys) -> 
 
 
 async def test_keys_and_tokens_are_stored_hashed(db_url: str, db_path: Path, keys: Keys) -> None:
-    async with serve(create_app(db_url)) as client:
+    async with serve(registry_app(db_url)) as client:
         issued = await client.post(
             "/v1/consents", json=CONSENT | {"max_images": 3}, headers=keys.header("clinician")
         )
         assert issued.status_code == 201
         token = parse_token(issued.json()["token"])
-    stored = database_bytes(db_path)
+    stored = stored_bytes(db_url, db_path)
     assert b"PAT-STORE-7" in stored  # the check below reads the right files
     for key in (keys.admin, keys.bot, keys.clinician):
         assert key.encode() not in stored
@@ -91,7 +90,7 @@ async def test_keys_and_tokens_are_stored_hashed(db_url: str, db_path: Path, key
 
 
 async def test_commands_share_the_database_with_a_running_app(db_url: str, keys: Keys) -> None:
-    async with serve(create_app(db_url)) as client:  # holds the database open, as a running server does
+    async with serve(registry_app(db_url)) as client:  # holds the database open, as a running server does
         assert (await client.get("/healthz")).status_code == 200
         issued = new_consent(db_url, **CONSENT)  # type: ignore[arg-type]
         assert re.fullmatch(r"CG(-[0-9A-Z]{4}){4}-[0-9A-Z]", issued["token"])

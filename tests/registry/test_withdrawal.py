@@ -9,12 +9,14 @@ import pytest
 
 from bot.consent.model import ChatRef, Purpose, UserRef
 from bot.consent.token import new_token
-from bot.registry.app import create_app
 from bot.registry.db import create_registry_engine, create_session_factory
 from bot.registry.migrations import upgrade
 from bot.registry.service import ConsentRegistry
 from tests.fakes.clock import MovableClock
-from tests.registry.conftest import Keys, serve
+from tests.registry.conftest import Keys, registry_app, serve
+
+#: Run on SQLite and on PostgreSQL (tests/registry/conftest.py).
+pytestmark = pytest.mark.postgresql
 
 SHA = "d" * 64
 
@@ -110,7 +112,7 @@ async def test_the_bot_revokes_what_it_issued_for_the_clinician(
     finally:
         engine.dispose()
     token = captured.token.value
-    async with serve(create_app(db_url, clock=clock)) as client:
+    async with serve(registry_app(db_url, clock=clock)) as client:
         assert (await withdraw(client, keys, token, {"on_behalf_of": "telegram:124"})).status_code == 403
         response = await withdraw(client, keys, token, {"on_behalf_of": "telegram:123"})
         assert response.status_code == 200

@@ -1,4 +1,5 @@
-"""Fixtures of the storage tests: a real SQLite bot database in a temporary directory, a movable clock."""
+"""Fixtures of the storage tests: a real bot database (SQLite in a temporary directory, and PostgreSQL), a
+movable clock, and helpers that look at the database as another client would."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import pytest
 from bot.storage import BotDatabase, open_bot_database
 from config.settings import Settings
 from tests.fakes.clock import MovableClock
+from tests.fakes.database import run_sql, stored_bytes
+
+__all__ = ["file_bytes", "run_sql", "stored_bytes"]
 from tests.fakes.settings import make_settings
 
 
@@ -33,8 +37,13 @@ def db_path(data_dir: Path) -> Path:
     return data_dir / "consentguard.db"
 
 
-@pytest.fixture
-def db_url(db_path: Path) -> str:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, db_path: Path) -> str:
+    """Every storage test runs on SQLite (the embedded default) and on the machine's PostgreSQL."""
+    if request.param == "postgresql":
+        if request.node.get_closest_marker("sqlite_only"):
+            pytest.skip("about SQLite's file on disk")
+        return str(request.getfixturevalue("postgres_url"))
     return f"sqlite:///{db_path}"
 
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
-from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import DatabaseError
 
 from bot.consent.model import UserRef
 from bot.domain import ConsentState, Verdict
 from bot.storage import BotDatabase
 from bot.storage.audit import EXPORT_COLUMNS, AuditEvent, AuditLog, pseudonym
+from tests.bot.storage.conftest import run_sql, stored_bytes
 from tests.fakes.clock import START, MovableClock
 
 KEY = b"k" * 32
@@ -90,7 +90,9 @@ def test_export_csv(log: AuditLog) -> None:
     assert dict(zip(rows[0], rows[2], strict=True))["consent_state"] == ""
 
 
-def test_no_user_id_in_the_export_or_the_file(log: AuditLog, db: BotDatabase, db_path: Path) -> None:
+def test_no_user_id_in_the_export_or_the_file(
+    log: AuditLog, db: BotDatabase, db_url: str, db_path: Path
+) -> None:
     log.record(_event("1", moderator=MODERATOR, decision="rejected"))
     for fmt in ("csv", "jsonl"):
         out = io.StringIO()
@@ -98,7 +100,7 @@ def test_no_user_id_in_the_export_or_the_file(log: AuditLog, db: BotDatabase, db
         assert POSTER.user_id not in out.getvalue()
         assert MODERATOR.user_id not in out.getvalue()
     db.close()
-    content = db_path.read_bytes()
+    content = stored_bytes(db_url, db_path)
     assert POSTER.user_id.encode() not in content
 
 
@@ -128,14 +130,11 @@ def test_naive_since_and_unknown_format_are_refused(log: AuditLog) -> None:
     "statement", ["UPDATE audit_events SET verdict = 'allow'", "DELETE FROM audit_events"]
 )
 def test_the_database_refuses_to_rewrite_history(
-    log: AuditLog, db: BotDatabase, db_path: Path, statement: str
+    log: AuditLog, db: BotDatabase, db_url: str, statement: str
 ) -> None:
     log.record(_event("1"))
-    with (
-        closing(sqlite3.connect(db_path)) as connection,
-        pytest.raises(sqlite3.DatabaseError, match="append-only"),
-    ):
-        connection.execute(statement)
+    with pytest.raises(DatabaseError, match="append-only"):
+        run_sql(db_url, statement)
     out = io.StringIO()
     assert log.export(START, "jsonl", out) == 1
     assert json.loads(out.getvalue())["verdict"] == "quarantine"

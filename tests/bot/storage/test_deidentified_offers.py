@@ -13,7 +13,7 @@ from bot.storage import BotDatabase
 from bot.storage.deidentified_offers import SqlOfferStore
 from bot.storage.keys import load_keyring
 from config.settings import Settings
-from tests.bot.storage.conftest import file_bytes
+from tests.bot.storage.conftest import stored_bytes
 from tests.fakes.clock import MovableClock
 
 ALICE = UserRef("telegram", "42")
@@ -36,10 +36,12 @@ def store(db: BotDatabase, settings: Settings, clock: MovableClock) -> SqlOfferS
     return SqlOfferStore(db, keyring, clock)
 
 
-def test_images_and_people_are_sealed_on_disk(store: SqlOfferStore, db: BotDatabase, db_path: Path) -> None:
+def test_images_and_people_are_sealed_on_disk(
+    store: SqlOfferStore, db: BotDatabase, db_url: str, db_path: Path
+) -> None:
     store.put(OFFER, IMAGES, timedelta(hours=24))
     db.close()
-    on_disk = file_bytes(db_path)
+    on_disk = stored_bytes(db_url, db_path)
     assert b"MARKER" not in on_disk
     assert b"Zorglub" not in on_disk
     assert b"telegram:42" not in on_disk

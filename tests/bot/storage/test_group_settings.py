@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from bot.sqlbase import create_database_engine
 from bot.storage import BotDatabase, open_bot_database
 from bot.storage.group_settings import SqlGroupSettings
 from bot.storage.migrations import SCRIPT_LOCATION
+from tests.bot.storage.conftest import run_sql, stored_bytes
 from tests.fakes.clock import MovableClock
 
 CHAT = ChatRef("telegram", "-1001234")
@@ -46,17 +45,16 @@ def test_save_then_load_gives_the_same_policy(db: BotDatabase, clock: MovableClo
     assert store.load() == {str(CHAT): CUSTOM, str(OTHER_CHAT): GroupPolicy()}
 
 
-def test_a_second_save_replaces_the_first(db: BotDatabase, db_path: Path, clock: MovableClock) -> None:
+def test_a_second_save_replaces_the_first(db: BotDatabase, db_url: str, clock: MovableClock) -> None:
     store = SqlGroupSettings(db, clock)
     store.save(CHAT, CUSTOM, MODERATOR)
     clock.advance(minutes=5)
     store.save(CHAT, GroupPolicy(mode=Mode.MONITOR), MODERATOR)
     assert store.load() == {str(CHAT): GroupPolicy(mode=Mode.MONITOR)}
-    with closing(sqlite3.connect(db_path)) as connection:
-        rows = connection.execute("SELECT platform, chat_id, updated_at FROM group_settings").fetchall()
+    rows = run_sql(db_url, "SELECT platform, chat_id, updated_at FROM group_settings")
     assert len(rows) == 1
     assert rows[0][:2] == ("telegram", "-1001234")
-    assert rows[0][2].startswith(clock().strftime("%Y-%m-%d %H:%M:%S"))
+    assert str(rows[0][2]).startswith(clock().strftime("%Y-%m-%d %H:%M:%S"))
 
 
 def test_settings_survive_reopening_the_database(db_url: str, clock: MovableClock) -> None:
@@ -70,10 +68,10 @@ def test_settings_survive_reopening_the_database(db_url: str, clock: MovableCloc
         db.close()
 
 
-def test_the_moderator_is_not_stored_in_clear(db: BotDatabase, db_path: Path) -> None:
+def test_the_moderator_is_not_stored_in_clear(db: BotDatabase, db_url: str, db_path: Path) -> None:
     SqlGroupSettings(db).save(CHAT, GroupPolicy(), UserRef("telegram", "777000111"))
     db.close()
-    assert b"777000111" not in db_path.read_bytes()
+    assert b"777000111" not in stored_bytes(db_url, db_path)
 
 
 @pytest.mark.parametrize(
@@ -88,12 +86,11 @@ def test_the_moderator_is_not_stored_in_clear(db: BotDatabase, db_path: Path) ->
     ],
 )
 def test_unknown_or_invalid_stored_json_fails_clearly(
-    db: BotDatabase, db_path: Path, stored: str, message: str
+    db: BotDatabase, db_url: str, stored: str, message: str
 ) -> None:
     store = SqlGroupSettings(db)
     store.save(CHAT, GroupPolicy(), MODERATOR)
-    with closing(sqlite3.connect(db_path)) as connection, connection:
-        connection.execute("UPDATE group_settings SET policy = ?", (stored,))
+    run_sql(db_url, "UPDATE group_settings SET policy = :stored", stored=stored)
     with pytest.raises(PolicyError, match=message):
         store.load()
 

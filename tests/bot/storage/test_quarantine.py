@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from bot.storage.quarantine import (
     QuarantineStore,
 )
 from config.settings import Settings
-from tests.bot.storage.conftest import file_bytes
+from tests.bot.storage.conftest import file_bytes, run_sql, stored_bytes
 from tests.fakes.clock import MovableClock
 
 CHAT = ChatRef("telegram", "-1001234")
@@ -68,15 +66,13 @@ def _put(
     )
 
 
-def _sealed_blobs(db_path: Path) -> list[bytes]:
-    with closing(sqlite3.connect(db_path)) as connection:
-        return [row[0] for row in connection.execute("SELECT sealed FROM quarantine_images")]
+def _sealed_blobs(db_url: str) -> list[bytes]:
+    return [bytes(row[0]) for row in run_sql(db_url, "SELECT sealed FROM quarantine_images")]
 
 
-def _status_in_file(db_path: Path, item_id: str) -> str:
-    with closing(sqlite3.connect(db_path)) as connection:
-        row = connection.execute("SELECT status FROM quarantine_items WHERE id = ?", (item_id,)).fetchone()
-        return str(row[0])
+def _status_in_database(db_url: str, item_id: str) -> str:
+    [(status,)] = run_sql(db_url, "SELECT status FROM quarantine_items WHERE id = :id", id=item_id)
+    return str(status)
 
 
 @pytest.fixture
@@ -111,7 +107,7 @@ def test_round_trip_across_a_restart_then_approve_deletes_the_blobs(
         assert item.created_at == clock.now
         assert item.expires_at == clock.now + RETENTION
         assert store.images(item_id) == images
-        sealed = _sealed_blobs(db_path)
+        sealed = _sealed_blobs(db_url)
         assert len(sealed) == 2
 
         approved = store.approve(item_id, MODERATOR)
@@ -124,19 +120,21 @@ def test_round_trip_across_a_restart_then_approve_deletes_the_blobs(
         assert after.caption is None
         assert after.decided_by == MODERATOR
         assert after.decided_at == clock.now
-        assert _sealed_blobs(db_path) == []
+        assert _sealed_blobs(db_url) == []
         with pytest.raises(QuarantineItemNotPendingError):
             store.images(item_id)
         with pytest.raises(QuarantineItemNotPendingError):
             store.approve(item_id, MODERATOR)
     finally:
         db.close()
-    # Gone from the file itself, not only from the table (secure_delete; the WAL is checkpointed at close).
-    content = file_bytes(db_path)
+    # Gone from what the database holds, not only from the table (SQLite: from the file itself, with
+    # secure_delete; the WAL is checkpointed at close).
+    content = stored_bytes(db_url, db_path)
     for blob in sealed:
         assert blob[40:200] not in content
 
 
+@pytest.mark.sqlite_only
 def test_no_plaintext_image_or_caption_in_the_database_files(
     store: QuarantineStore, db: BotDatabase, db_path: Path
 ) -> None:
@@ -154,13 +152,13 @@ def test_no_plaintext_image_or_caption_in_the_database_files(
 
 
 def test_reject_deletes_at_once_and_needs_no_key(
-    store: QuarantineStore, db: BotDatabase, db_path: Path, clock: MovableClock
+    store: QuarantineStore, db: BotDatabase, db_url: str, clock: MovableClock
 ) -> None:
     item_id = _put(store)
     keyless = QuarantineStore(db, QuarantineKeyring(generate_key("other")), clock)
     keyless.reject(item_id, MODERATOR)
-    assert _sealed_blobs(db_path) == []
-    assert _status_in_file(db_path, item_id) == "rejected"
+    assert _sealed_blobs(db_url) == []
+    assert _status_in_database(db_url, item_id) == "rejected"
     with pytest.raises(QuarantineItemNotPendingError) as caught:
         keyless.reject(item_id, MODERATOR)
     assert caught.value.status is QuarantineStatus.REJECTED
@@ -174,7 +172,7 @@ def test_reject_clears_the_caption(store: QuarantineStore) -> None:
 
 
 def test_retention_purge_with_an_injected_clock(
-    store: QuarantineStore, db_path: Path, clock: MovableClock
+    store: QuarantineStore, db_url: str, clock: MovableClock
 ) -> None:
     old = _put(store)
     clock.advance(days=3)
@@ -188,23 +186,23 @@ def test_retention_purge_with_an_injected_clock(
 
     assert store.purge_expired() == 1
     assert store.purge_expired() == 0
-    assert len(_sealed_blobs(db_path)) == 2  # recent's
+    assert len(_sealed_blobs(db_url)) == 2  # recent's
     assert store.get(old).caption is None
     assert store.get(recent).status is QuarantineStatus.PENDING
     assert store.purge_expired(now=clock.now + timedelta(days=3)) == 1
-    assert _sealed_blobs(db_path) == []
+    assert _sealed_blobs(db_url) == []
     assert store.get(recent).status is QuarantineStatus.PURGED
 
 
 def test_approving_an_expired_item_purges_it_and_refuses(
-    store: QuarantineStore, db_path: Path, clock: MovableClock
+    store: QuarantineStore, db_url: str, clock: MovableClock
 ) -> None:
     item_id = _put(store)
     clock.advance(days=8)
     with pytest.raises(QuarantineItemNotPendingError) as caught:
         store.approve(item_id, MODERATOR)
     assert caught.value.status is QuarantineStatus.PURGED
-    assert _sealed_blobs(db_path) == []
+    assert _sealed_blobs(db_url) == []
 
 
 def test_a_wrong_key_fails_loudly(store: QuarantineStore, db: BotDatabase, clock: MovableClock) -> None:
@@ -230,7 +228,7 @@ def _key_id(store: QuarantineStore, item_id: str) -> str:
 
 
 def test_rotation_old_items_stay_readable_new_ones_use_the_new_key(
-    db: BotDatabase, db_path: Path, clock: MovableClock
+    db: BotDatabase, db_url: str, clock: MovableClock
 ) -> None:
     old_key = generate_key("k1")
     images = _images()
@@ -241,9 +239,8 @@ def test_rotation_old_items_stay_readable_new_ones_use_the_new_key(
     assert rotated.images(old_item) == images
     assert rotated.get(old_item).caption == CAPTION
     new_item = _put(rotated, _post("100"))
-    with closing(sqlite3.connect(db_path)) as connection:
-        key_ids = dict(connection.execute("SELECT id, key_id FROM quarantine_items"))
-        blob_keys = dict(connection.execute("SELECT item_id, key_id FROM quarantine_images"))
+    key_ids = dict(run_sql(db_url, "SELECT id, key_id FROM quarantine_items"))
+    blob_keys = dict(run_sql(db_url, "SELECT item_id, key_id FROM quarantine_images"))
     assert key_ids == {old_item: "k1", new_item: "k2"}
     assert blob_keys == {old_item: "k1", new_item: "k2"}
     # The approval of an old item is sealed with the current key.
@@ -252,18 +249,20 @@ def test_rotation_old_items_stay_readable_new_ones_use_the_new_key(
 
 
 def test_a_blob_moved_to_another_item_does_not_decrypt(
-    store: QuarantineStore, db: BotDatabase, db_path: Path
+    store: QuarantineStore, db: BotDatabase, db_url: str
 ) -> None:
     first = _put(store)
     second = _put(store, _post("100"))
     db.close()
-    with closing(sqlite3.connect(db_path)) as connection, connection:
-        blob = connection.execute(
-            "SELECT sealed FROM quarantine_images WHERE item_id = ? AND position = 0", (first,)
-        ).fetchone()[0]
-        connection.execute(
-            "UPDATE quarantine_images SET sealed = ? WHERE item_id = ? AND position = 0", (blob, second)
-        )
+    [(blob,)] = run_sql(
+        db_url, "SELECT sealed FROM quarantine_images WHERE item_id = :id AND position = 0", id=first
+    )
+    run_sql(
+        db_url,
+        "UPDATE quarantine_images SET sealed = :blob WHERE item_id = :id AND position = 0",
+        blob=bytes(blob),
+        id=second,
+    )
     with pytest.raises(QuarantineKeyError):
         store.images(second)
     assert len(store.images(first)) == 2
@@ -324,14 +323,14 @@ def test_concurrent_approvals_release_the_post_once(store: QuarantineStore) -> N
     assert sorted(results) == ["approved"] + ["refused"] * 5
 
 
-def test_update_findings_then_purge_by_the_bot(store: QuarantineStore, db_path: Path) -> None:
+def test_update_findings_then_purge_by_the_bot(store: QuarantineStore, db_url: str) -> None:
     item_id = store.put(_post(), _images(), [], "pending-detection", RETENTION, "fr")
     store.update_findings(item_id, ["face", "barcode", "face"], "no-consent-identifying")
     item = store.get(item_id)
     assert (item.finding_kinds, item.reason) == (("barcode", "face"), "no-consent-identifying")
     assert store.purge(item_id)
     assert not store.purge(item_id)
-    assert _sealed_blobs(db_path) == []
+    assert _sealed_blobs(db_url) == []
     assert (store.get(item_id).status, store.get(item_id).caption) == (QuarantineStatus.PURGED, None)
     with pytest.raises(QuarantineItemNotPendingError):
         store.update_findings(item_id, [], "late")
