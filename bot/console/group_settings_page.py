@@ -68,12 +68,10 @@ class SettingsPages:
 
     async def show(self, request: Request, chat: str) -> Response:
         """The group's settings as in force now."""
-        visit = await self.web.visit(request)
-        if not isinstance(visit, Visit):
-            return visit
-        ref = await self.web.group_in_reach(visit.session, chat)
-        if ref is None:
-            return self.web.notice(visit.t, visit.t.not_found, 404, visit.session)
+        found = await self.web.group_visit(request, chat)
+        if isinstance(found, Response):
+            return found
+        visit, ref = found
         s = settings_texts_for(visit.t.html_lang)
         done = request.query_params.get("done", "")
         message = {"saved": s.saved, "unchanged": s.unchanged}.get(done, "")
@@ -81,12 +79,10 @@ class SettingsPages:
 
     async def save(self, request: Request, chat: str) -> Response:
         """Store the form's settings (checked, audited, in force at once), or show why they were refused."""
-        visit = await self.web.visit(request, post=True)
-        if not isinstance(visit, Visit):
-            return visit
-        ref = await self.web.group_in_reach(visit.session, chat)
-        if ref is None:
-            return self.web.notice(visit.t, visit.t.not_found, 404, visit.session)
+        found = await self.web.group_visit(request, chat, post=True)
+        if isinstance(found, Response):
+            return found
+        visit, ref = found
         changes: dict[str, Any] = {key: visit.field(key).strip() for key in EDITABLE if key in visit.fields}
         if "moderators" in changes:
             lines = changes["moderators"].splitlines()

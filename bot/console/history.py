@@ -23,7 +23,7 @@ from fastapi.responses import Response
 
 from bot.consent.model import ChatRef
 from bot.console.history_texts import HistoryTexts, history_texts_for
-from bot.console.web import ConsoleWeb, Visit, image_headers
+from bot.console.web import ConsoleWeb, image_headers
 from bot.storage.audit import ExportFormat
 from bot.storage.audit_queries import EventKind, HistoryEvent, HistoryFilters, WeekFigures
 
@@ -313,13 +313,11 @@ class HistoryPages:
 
     async def events(self, request: Request, chat: str) -> Response:
         """One group's audit events, newest first, filtered by the query string, 50 a page."""
-        visit = await self.web.visit(request)
-        if not isinstance(visit, Visit):
-            return visit
+        found = await self.web.group_visit(request, chat)
+        if isinstance(found, Response):
+            return found
+        visit, ref = found
         session, t = visit.session, visit.t
-        ref = await self.web.group_in_reach(visit.session, chat)
-        if ref is None:
-            return self.web.notice(t, t.not_found, 404, session)
         h = history_texts_for(session.language)
         query = parse_query(request.query_params)
         if query is None:
@@ -349,13 +347,11 @@ class HistoryPages:
 
     async def export(self, request: Request, chat: str) -> Response:
         """One group's audit events, filtered as the page is, as a CSV or JSON lines download."""
-        visit = await self.web.visit(request)
-        if not isinstance(visit, Visit):
-            return visit
+        found = await self.web.group_visit(request, chat)
+        if isinstance(found, Response):
+            return found
+        visit, ref = found
         session, t = visit.session, visit.t
-        ref = await self.web.group_in_reach(visit.session, chat)
-        if ref is None:
-            return self.web.notice(t, t.not_found, 404, session)
         h = history_texts_for(session.language)
         query = parse_query(request.query_params)
         fmt = request.query_params.get("format", "csv")
@@ -371,13 +367,11 @@ class HistoryPages:
 
     async def figures(self, request: Request, chat: str) -> Response:
         """One group's figures for the last eight ISO weeks: a table and small charts."""
-        visit = await self.web.visit(request)
-        if not isinstance(visit, Visit):
-            return visit
+        found = await self.web.group_visit(request, chat)
+        if isinstance(found, Response):
+            return found
+        visit, ref = found
         session, t = visit.session, visit.t
-        ref = await self.web.group_in_reach(visit.session, chat)
-        if ref is None:
-            return self.web.notice(t, t.not_found, 404, session)
         h = history_texts_for(session.language)
         weeks = await asyncio.to_thread(self.history.weekly, ref, FIGURE_WEEKS, self.web.clock())
         return self.web.page(

@@ -136,13 +136,11 @@ class QueuePages:
 
     async def group(self, request: Request, chat: str) -> Response:
         """One group's queue, newest first."""
-        visit = await self.web.visit(request)
-        if not isinstance(visit, Visit):
-            return visit
+        found = await self.web.group_visit(request, chat)
+        if isinstance(found, Response):
+            return found
+        visit, ref = found
         session, t = visit.session, visit.t
-        ref = await self.web.group_in_reach(session, chat)
-        if ref is None:
-            return self.web.notice(t, t.not_found, 404, session)
         try:
             items = await self.review.queue(ref, self.web.reviewer(session))
         except ReviewError:
@@ -268,10 +266,8 @@ class QueuePages:
         visit = await self.web.visit(request, post=True)
         if not isinstance(visit, Visit):
             return visit
-        session, t, fields = visit.session, visit.t, visit.fields
-        reason = (fields.get("reason") or [""])[0]
-        note = (fields.get("note") or [""])[0].strip()
-        note = (fields.get("note") or [""])[0].strip()
+        session, t = visit.session, visit.t
+        reason, note = visit.field("reason"), visit.field("note").strip()
         refused = self.refuse_decision(t, session, action, reason, note)
         if refused is not None:
             return refused
@@ -299,17 +295,15 @@ class QueuePages:
         visit = await self.web.visit(request, post=True)
         if not isinstance(visit, Visit):
             return visit
-        session, t, fields = visit.session, visit.t, visit.fields
-        action = (fields.get("action") or [""])[0]
-        reason = (fields.get("reason") or [""])[0]
-        note = (fields.get("note") or [""])[0].strip()
-        chat = (fields.get("chat") or [""])[0]
+        session, t = visit.session, visit.t
+        action, chat = visit.field("action"), visit.field("chat")
+        reason, note = visit.field("reason"), visit.field("note").strip()
         if action not in ("approve", "reject"):
             return self.web.notice(t, t.not_found, 400, session)
         refused = self.refuse_decision(t, session, action, reason, note)
         if refused is not None:
             return refused
-        for item_id in fields.get("item", []):
+        for item_id in visit.fields.get("item", []):
             await self.decide(session, item_id, action, reason, note)
         done = "approved" if action == "approve" else "rejected"
         try:

@@ -162,15 +162,20 @@ class ConsoleWeb:
             return False
         return await self.check.is_moderator(scope.moderator, chat)
 
-    async def group_in_reach(self, session: ConsoleSession, chat: str) -> ChatRef | None:
-        """The group named in a URL when the session may review it now; None (answer 404) otherwise."""
+    async def group_visit(
+        self, request: Request, chat: str, *, post: bool = False
+    ) -> tuple[Visit, ChatRef] | Response:
+        """:meth:`visit` for a page of one group (``chat`` from the URL); 404 when it is out of reach now."""
+        visit = await self.visit(request, post=post)
+        if not isinstance(visit, Visit):
+            return visit
         try:
             ref = ChatRef.parse(chat)
         except ValueError:
-            return None
-        if ref.chat_id == "*" or not await self.may_review(session, ref):
-            return None
-        return ref
+            ref = None
+        if ref is None or ref.chat_id == "*" or not await self.may_review(visit.session, ref):
+            return self.notice(visit.t, visit.t.not_found, 404, visit.session)
+        return visit, ref
 
     @staticmethod
     def reviewer(session: ConsoleSession) -> Reviewer:

@@ -8,10 +8,10 @@ group settings every ``interval_s`` seconds and puts in force those that differ 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from bot.consent.model import ChatRef
+from bot.core.periodic import Periodic
 from bot.core.policy import Policies
 from bot.core.ports import GroupSettingsStore
 
@@ -24,34 +24,25 @@ class GroupSettingsFollower:
     def __init__(self, store: GroupSettingsStore, policies: Policies, *, interval_s: float = 5.0) -> None:
         self._store = store
         self._policies = policies
-        self._interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
+        self._rounds = Periodic(
+            self.poll_once,
+            interval_s=interval_s,
+            name="consentguard-group-settings",
+            what="reading the group settings",
+        )
         #: Rounds completed (for tests and diagnostics: no sleeping to find out).
         self.rounds = 0
 
     def __repr__(self) -> str:
-        return f"GroupSettingsFollower(interval_s={self._interval_s})"
+        return f"GroupSettingsFollower(interval_s={self._rounds.interval_s})"
 
     def start(self) -> None:
         """Poll every ``interval_s`` seconds until :meth:`aclose`."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="consentguard-group-settings")
+        self._rounds.start()
 
     async def aclose(self) -> None:
         """Stop polling."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval_s)
-            try:
-                await self.poll_once()
-            except Exception:  # the database or a bad row: logged, tried again, never stops the bot
-                log.exception("reading the group settings failed; retrying in %.0f s", self._interval_s)
+        await self._rounds.aclose()
 
     async def poll_once(self) -> int:
         """Apply every stored policy that differs from the one in force; returns how many changed."""

@@ -22,7 +22,6 @@ counts, never a token, a caption or a name.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import enum
 import hashlib
@@ -36,6 +35,7 @@ from typing import Protocol
 from bot.consent.model import ChatRef, Revocation, UserRef
 from bot.consent.port import ConsentLookup
 from bot.consent.token import ConsentToken
+from bot.core.periodic import Periodic
 from bot.core.policy import Policies
 from bot.core.ports import AuditTrail, Platform
 from bot.domain import AuditEvent, Clock, ConsentState, Verdict, utc_now
@@ -159,38 +159,26 @@ class RevocationFollower:
         self._audit = audit
         self._key = key
         self._clock = clock
-        self._interval_s = interval_s
         self._first_lookback = first_lookback
-        self._task: asyncio.Task[None] | None = None
+        self._rounds = Periodic(
+            self.poll_once, interval_s=interval_s, name="consentguard-revocations", what="revocation round"
+        )
         self._round = asyncio.Lock()
         #: Rounds completed (for tests and diagnostics: no sleeping to find out).
         self.rounds = 0
 
     def __repr__(self) -> str:
-        return f"RevocationFollower(interval_s={self._interval_s})"
+        return f"RevocationFollower(interval_s={self._rounds.interval_s})"
 
     # -- running ------------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Poll every ``interval_s`` seconds until :meth:`aclose` (the first round after one interval)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="consentguard-revocations")
+        self._rounds.start()
 
     async def aclose(self) -> None:
         """Stop polling (a round in progress is cancelled; what it did not settle is done next start)."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval_s)
-            try:
-                await self.poll_once()
-            except Exception:  # a bug or the database: logged, tried again next round, never stops the bot
-                log.exception("revocation round failed; retrying in %.0f s", self._interval_s)
+        await self._rounds.aclose()
 
     # -- one round ----------------------------------------------------------------------------------
 

@@ -174,7 +174,7 @@ class QuarantineStore:
 
         Needs no key: a moderator can always get rid of an item, even one that no key decrypts. ``note``
         (the moderator's free text, which may name a patient) is kept sealed until the item's retention
-        runs out (:meth:`note`, :meth:`purge_expired`).
+        runs out (:meth:`notes`, :meth:`purge_expired`).
         """
         now = self._clock()
         with writing(self._sessions) as session:
@@ -185,14 +185,6 @@ class QuarantineStore:
             if note:
                 key_id, row.sealed_note = self._sealer.seal_raw(note.encode(), _aad("note", row.id))
                 row.decided_key_id = key_id  # the same current key as the decider's (sealed just before)
-
-    def note(self, item_id: str) -> str | None:
-        """The rejecting moderator's note of a decided item; None when there is none or it has expired."""
-        with self._sessions() as session:
-            row = _load(session, item_id)
-            if row.sealed_note is None or row.decided_key_id is None or row.expires_at <= self._clock():
-                return None
-            return self._open(row.decided_key_id, row.sealed_note, _aad("note", row.id), row.id).decode()
 
     def notes(self, chat: ChatRef, message_ids: Sequence[str]) -> dict[str, str]:
         """The live notes of ``chat``'s rejected items among ``message_ids``, by message id (the history)."""

@@ -288,7 +288,7 @@ async def test_a_rejection_note_is_kept_sealed_for_the_retention_and_never_audit
     assert note in history.text  # the group's moderators read it in the history
     console.clock.advance(days=7, seconds=1)  # the item's retention is over
     console.storage.quarantine.purge_expired()
-    assert console.storage.quarantine.note(item) is None
+    assert console.storage.quarantine.notes(GROUP_A, ["1"]) == {}
     with console.storage.database.engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT sealed_note FROM quarantine_items").scalar_one() is None
     await _login(client, console.moderator_link(GROUP_A))  # the old session has long been idle

@@ -1,5 +1,5 @@
-"""Fixtures of the storage tests: a real bot database (SQLite in a temporary directory, and PostgreSQL), a
-movable clock, and helpers that look at the database as another client would."""
+"""Fixtures of the storage tests: a real bot database (SQLite in a temporary directory, and PostgreSQL) and a
+movable clock (tests/fakes/database.py looks at the database as another client would)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,6 @@ import pytest
 from bot.storage import BotDatabase, open_bot_database
 from config.settings import Settings
 from tests.fakes.clock import MovableClock
-from tests.fakes.database import run_sql, stored_bytes
-
-__all__ = ["file_bytes", "run_sql", "stored_bytes"]
 from tests.fakes.settings import make_settings
 
 
@@ -52,12 +49,3 @@ def db(db_url: str) -> Iterator[BotDatabase]:
     database = open_bot_database(db_url)
     yield database
     database.close()
-
-
-def file_bytes(db_path: Path) -> bytes:
-    """The database file and its WAL file, as they are on disk now."""
-    content = b""
-    for path in (db_path, db_path.with_name(db_path.name + "-wal")):
-        if path.exists():
-            content += path.read_bytes()
-    return content

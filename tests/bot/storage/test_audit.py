@@ -15,8 +15,8 @@ from bot.consent.model import UserRef
 from bot.domain import ConsentState, Verdict
 from bot.storage import BotDatabase
 from bot.storage.audit import EXPORT_COLUMNS, AuditEvent, AuditLog, pseudonym
-from tests.bot.storage.conftest import run_sql, stored_bytes
 from tests.fakes.clock import START, MovableClock
+from tests.fakes.database import run_sql, stored_bytes
 
 KEY = b"k" * 32
 POSTER = UserRef("telegram", "424242")

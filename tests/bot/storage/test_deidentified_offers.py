@@ -13,8 +13,8 @@ from bot.storage import BotDatabase
 from bot.storage.deidentified_offers import SqlOfferStore
 from bot.storage.keys import load_keyring
 from config.settings import Settings
-from tests.bot.storage.conftest import stored_bytes
 from tests.fakes.clock import MovableClock
+from tests.fakes.database import stored_bytes
 
 ALICE = UserRef("telegram", "42")
 OFFER = NewOffer(

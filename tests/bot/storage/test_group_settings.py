@@ -18,8 +18,8 @@ from bot.sqlbase import create_database_engine
 from bot.storage import BotDatabase, open_bot_database
 from bot.storage.group_settings import SqlGroupSettings
 from bot.storage.migrations import SCRIPT_LOCATION
-from tests.bot.storage.conftest import run_sql, stored_bytes
 from tests.fakes.clock import MovableClock
+from tests.fakes.database import run_sql, stored_bytes
 
 CHAT = ChatRef("telegram", "-1001234")
 OTHER_CHAT = ChatRef("discord", "98765")

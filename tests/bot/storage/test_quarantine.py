@@ -21,8 +21,8 @@ from bot.storage.quarantine import (
     QuarantineStore,
 )
 from config.settings import Settings
-from tests.bot.storage.conftest import file_bytes, run_sql, stored_bytes
 from tests.fakes.clock import MovableClock
+from tests.fakes.database import run_sql, stored_bytes
 
 CHAT = ChatRef("telegram", "-1001234")
 OTHER_CHAT = ChatRef("discord", "555")
@@ -136,14 +136,14 @@ def test_round_trip_across_a_restart_then_approve_deletes_the_blobs(
 
 @pytest.mark.sqlite_only
 def test_no_plaintext_image_or_caption_in_the_database_files(
-    store: QuarantineStore, db: BotDatabase, db_path: Path
+    store: QuarantineStore, db: BotDatabase, db_url: str, db_path: Path
 ) -> None:
     images = _images()
     _put(store, images=images)
-    content = file_bytes(db_path)  # with the WAL still there
+    content = stored_bytes(db_url, db_path)  # with the WAL still there
     assert db_path.with_name(db_path.name + "-wal").exists()
     db.close()
-    content += file_bytes(db_path)
+    content += stored_bytes(db_url, db_path)
     for _, data in images:
         assert data[:17] not in content
         assert data[100:400] not in content
