@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote
@@ -61,8 +62,14 @@ class PostgresRun:
             yield f"{url}?options={options}&application_name={schema}"
         finally:
             with psycopg.connect(self.url, autocommit=True) as connection:
-                # An engine nobody disposed (an app whose lifespan did not run) keeps its pooled connections:
-                # close them (hundreds of tests would exhaust the server's slots), then say which test leaked.
+                # A connection the test closed may still be listed while its server process exits: wait
+                # for that (a second at most). One still there is a leak: an engine nobody disposed (an app
+                # whose lifespan did not run) keeps its pooled connections. Close them (hundreds of tests
+                # would exhaust the server's slots), then say which test leaked.
+                for _ in range(50):
+                    if not _connections(connection, schema):
+                        break
+                    time.sleep(0.02)
                 left = connection.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
                     (schema,),
@@ -72,3 +79,10 @@ class PostgresRun:
                 raise AssertionError(
                     f"{len(left)} connection(s) left open to the test's schema: dispose the engine"
                 )
+
+
+def _connections(connection: psycopg.Connection[tuple[object, ...]], application_name: str) -> int:
+    row = connection.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (application_name,)
+    ).fetchone()
+    return int(row[0]) if row else 0  # type: ignore[call-overload]
