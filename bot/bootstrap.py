@@ -28,6 +28,7 @@ from config.settings import Settings
 if TYPE_CHECKING:  # the rest is imported where it is built: `consentguard scan` needs no database or HTTP
     import discord
     from fastapi import FastAPI
+    from redis.asyncio import Redis
 
     from bot.consent.capture import CaptureLinks
     from bot.consent.model import ChatRef
@@ -44,6 +45,8 @@ if TYPE_CHECKING:  # the rest is imported where it is built: `consentguard scan`
     from bot.observability.prometheus import PrometheusMetrics
     from bot.platforms.discord import DiscordPlatform
     from bot.platforms.telegram import TelegramPlatform
+    from bot.scanning.jobs import JobSealer
+    from bot.scanning.queue_scanner import QueueScanner
     from bot.storage import BotDatabase
     from bot.storage.audit import AuditLog
     from bot.storage.deidentified_offers import SqlOfferStore
@@ -67,6 +70,110 @@ def build_scan_engine(settings: Settings) -> ScanEngine:
 def engine_factory(settings: Settings) -> EngineFactory:
     """What a scan worker process calls to build its engine: the detection settings only, no secrets."""
     return functools.partial(_engine_from_detection, settings.detection)
+
+
+def _posts_scanning(settings: Settings) -> int:
+    """Posts whose images are being scanned at once."""
+    if settings.queue.url is not None:
+        # The images wait in Redis for the workers, however many there are: enough to keep them all busy.
+        return settings.queue.max_posts_scanning
+    # Two posts per scan worker in the scan queue (one scanned, one ready); fetching and strict mode's early
+    # removal are not held back by scans, up to the backlog; the rest wait on the platform.
+    return 2 * (settings.detection.workers or os.cpu_count() or 1)
+
+
+# -- detection workers apart (CONSENTGUARD_QUEUE__URL) -------------------------------------------------
+
+
+def queue_redis(settings: Settings) -> Redis:
+    """A client of the scan queue's Redis (timeouts longer than a worker's blocking read).
+
+    A burst makes hundreds of scans talk to Redis at once: they wait for one of 64 connections rather than
+    fail (redis-py's default pool raises past 100, and a failed enqueue only waits for the next sweep).
+    """
+    from redis.asyncio import BlockingConnectionPool, Redis
+
+    if settings.queue.url is None:
+        raise ConfigurationError("set CONSENTGUARD_QUEUE__URL (redis://host:port/db) to use scan workers")
+    pool = BlockingConnectionPool.from_url(
+        settings.queue.url,
+        max_connections=64,
+        timeout=30,
+        socket_timeout=15.0,
+        socket_connect_timeout=5.0,
+        health_check_interval=15,
+    )
+    return Redis.from_pool(pool)
+
+
+def queue_sealer(settings: Settings) -> JobSealer:
+    """The scan jobs' sealer, on the queue key (created in the data directory on first start)."""
+    from bot.scanning.jobs import JobSealer
+    from bot.storage.keys import load_queue_key
+
+    key, message = load_queue_key(settings)
+    if message:
+        log.warning(message)
+    return JobSealer(key)
+
+
+def queue_scanner(settings: Settings) -> QueueScanner:
+    """The front end's scanner: sealed jobs to the workers, results back (see bot/scanning/queue_scanner)."""
+    from bot.scanning.jobs import QueueKeys
+    from bot.scanning.queue_scanner import QueueScanner
+
+    return QueueScanner(
+        queue_redis(settings),
+        queue_sealer(settings),
+        QueueKeys(settings.queue.prefix),
+        wait_s=settings.queue.wait_s,
+        requeue_check_s=settings.queue.requeue_check_s,
+    )
+
+
+async def run_worker(
+    settings: Settings, *, stop: asyncio.Event | None = None, scanner: ImageScanner | None = None
+) -> None:
+    """``consentguard worker``: scan jobs from the queue until ``stop`` (or SIGINT/SIGTERM), then drain.
+
+    ``scanner`` replaces the detection processes (tests); None: one scan process per core (or
+    ``detection.workers``), models loaded before the first job is read.
+    """
+    from bot.scanning.jobs import QueueKeys
+    from bot.scanning.worker import ScanWorker
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    redis = queue_redis(settings)
+    sealer = queue_sealer(settings)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(redis.aclose)
+        concurrency = settings.detection.workers or os.cpu_count() or 1
+        if scanner is None:
+            from bot.scanning import ProcessPoolScanner
+
+            pool = ProcessPoolScanner(
+                engine_factory(settings), workers=concurrency, budget_s=settings.detection.time_budget_s
+            )
+            stack.push_async_callback(pool.aclose)
+            await pool.warm_up()
+            scanner = pool
+        worker = ScanWorker(
+            redis,
+            sealer,
+            QueueKeys(settings.queue.prefix),
+            scanner,
+            concurrency=concurrency,
+            claim_idle_s=settings.queue.claim_idle_s,
+            max_deliveries=settings.queue.max_deliveries,
+            result_ttl_s=settings.queue.result_ttl_s,
+        )
+        log.info("scan worker %s ready (%d scan process(es))", worker.consumer, concurrency)
+        await worker.run(stop)
+        log.info("scan worker %s stopped after %d job(s)", worker.consumer, worker.stored)
 
 
 # -- storage --------------------------------------------------------------------------------------------
@@ -121,7 +228,7 @@ def open_storage(settings: Settings, clock: Clock = utc_now) -> Iterator[Storage
             database=database,
             quarantine=quarantine,
             audit=AuditLog(database, pseudonym_key, clock),
-            worklog=WorkLog(database, clock),
+            worklog=WorkLog(database, clock, owner=replica_name(settings)),
             offences=OffenceCounter(database, clock),
             group_settings=SqlGroupSettings(database, clock),
             codec=PayloadCodec(worklog_sealer.seal, worklog_sealer.open),
@@ -133,6 +240,17 @@ def open_storage(settings: Settings, clock: Clock = utc_now) -> Iterator[Storage
         )
     finally:
         database.close()
+
+
+def replica_name(settings: Settings) -> str:
+    """The front end name in the work log leases: ``CONSENTGUARD_REPLICA``, else host and data dir."""
+    if settings.replica:
+        return settings.replica
+    import hashlib
+    import socket
+
+    folder = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:8]
+    return f"{socket.gethostname()}:{folder}"
 
 
 def _check_keyring_covers(quarantine: QuarantineStore) -> None:
@@ -382,6 +500,8 @@ class Core:
     metrics: PrometheusMetrics | None = None
     #: De-identified reposts offered after removals, on the platforms whose front end attaches to it.
     offers: DeidentifiedOffers | None = None
+    #: The scan queue to the detection workers (``CONSENTGUARD_QUEUE__URL``); None: detection in-process.
+    queue: QueueScanner | None = None
 
     def groups(self, platform: str) -> list[ChatRef]:
         """Groups of one platform that have a policy of their own (their rights are checked at start-up)."""
@@ -410,6 +530,11 @@ async def open_core(
     async with contextlib.AsyncExitStack() as stack:
         storage = stack.enter_context(open_storage(settings, overrides.clock))
         scanner = overrides.scanner
+        queue: QueueScanner | None = None
+        if scanner is None and settings.queue.url is not None:
+            # Detection workers apart: this process enqueues scan jobs and does no detection itself.
+            scanner = queue = queue_scanner(settings)
+            stack.push_async_callback(queue.aclose)
         if scanner is None:
             pool = ProcessPoolScanner(
                 engine_factory(settings),
@@ -447,7 +572,7 @@ async def open_core(
             retry_delays_s=overrides.retry_delays_s,
             # Two posts per scan worker in the scan queue (one scanned, one ready); fetching and strict mode's
             # early removal are not held back by scans, up to the backlog; the rest wait on the platform.
-            max_concurrent=2 * (settings.detection.workers or os.cpu_count() or 1),
+            max_concurrent=_posts_scanning(settings),
             max_backlog=settings.max_posts_held,
             consented=storage.consented,
             poster_limit=PosterLimit(
@@ -497,7 +622,18 @@ async def open_core(
             desk = CaptureDesk(capture, clock=overrides.clock, poll_s=overrides.capture_poll_s)
             stack.push_async_callback(desk.aclose)
         links = login_links(settings, storage)
-        yield Core(moderator, review, policies, storage, takedown, desk, links, metrics, offers)
+        yield Core(
+            moderator,
+            review,
+            policies,
+            storage,
+            takedown,
+            desk,
+            links,
+            metrics,
+            offers,
+            queue=queue,
+        )
 
 
 def _deidentified_offers(
@@ -542,8 +678,9 @@ def health_app(
 ) -> FastAPI:
     """``/healthz`` and ``/readyz`` of ``consentguard run`` (``CONSENTGUARD_HEALTH__PORT``).
 
-    Alive while every platform loop runs; ready when the database answers and every platform is connected
-    (Telegram answers ``getMe``, the Discord gateway session is ready).
+    Alive while every platform loop runs; ready when the database answers, every platform is connected
+    (Telegram answers ``getMe``, the Discord gateway session is ready) and, with the scan queue, at least one
+    detection worker said it was alive within the last 30 seconds.
     """
     from sqlalchemy import text
 
@@ -559,6 +696,15 @@ def health_app(
         return await asyncio.to_thread(select_one)
 
     checks: dict[str, Check] = {"database": database}
+    if core.queue is not None:
+        queue = core.queue
+
+        async def scan_workers() -> bool:
+            # Without a live worker every post would wait, then fail closed: not ready (a load balancer
+            # sends Telegram's webhook calls elsewhere, and the updates wait on Telegram's side).
+            return await queue.live_workers() > 0
+
+        checks["scan_workers"] = scan_workers
     if telegram is not None:
         bot = telegram.bot
 
@@ -606,7 +752,9 @@ async def run(
         platforms["telegram"] = telegram_platform
     if discord_token is not None:
         point_at(settings.discord.api_base_url, settings.discord.gateway_url)
-        discord_client = DiscordFrontend()
+        discord_client = DiscordFrontend(
+            shard_count=settings.discord.shard_count, shard_ids=settings.discord.shard_ids
+        )
         platforms["discord"] = discord_client.platform
     async with (
         open_core(settings, platforms=platforms, overrides=overrides) as core,
@@ -625,8 +773,25 @@ async def run(
                     console=core.console,
                     offers=core.offers,
                 )
-                await telegram_frontend.start(core.groups("telegram"))
-                tasks.append(asyncio.create_task(telegram_frontend.run_polling()))
+                hook = settings.telegram
+                if hook.webhook_url:  # several replicas behind a load balancer: Telegram posts to each
+                    from bot.platforms.telegram.webhook import TelegramWebhook
+                    from bot.registry.inprocess import serve_in_process
+                    from bot.storage.telegram_updates import TelegramUpdateLog
+
+                    secret = hook.webhook_secret.get_secret_value() if hook.webhook_secret else None
+                    claims = TelegramUpdateLog(core.storage.database, overrides.clock)
+                    webhook = TelegramWebhook(
+                        telegram_frontend, claims, secret=secret, path=hook.webhook_path
+                    )
+                    serving = webhook.serving(
+                        serve_in_process, hook.webhook_url, hook.webhook_host, hook.webhook_port
+                    )
+                    await telegram_frontend.start(core.groups("telegram"))
+                    tasks.append(asyncio.create_task(telegram_frontend.run_webhook(serving)))
+                else:
+                    await telegram_frontend.start(core.groups("telegram"))
+                    tasks.append(asyncio.create_task(telegram_frontend.run_polling()))
             if discord_client is not None and discord_token is not None:
                 discord_client.attach(
                     core.moderator,

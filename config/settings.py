@@ -47,6 +47,17 @@ class TelegramSettings(BaseModel):
     token: SecretStr | None = None
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
+    #: Webhook mode (several replicas behind a load balancer): the public HTTPS URL Telegram posts updates
+    #: to, e.g. ``https://bot.example.org/telegram``. None: the bot polls with getUpdates (one replica).
+    webhook_url: str | None = None
+    #: Required with ``webhook_url`` (16 to 256 of ``A-Z a-z 0-9 _ -``): Telegram sends it in each request's
+    #: ``X-Telegram-Bot-Api-Secret-Token`` header; without it anyone could post forged updates.
+    webhook_secret: SecretStr | None = None
+    #: Address and port the webhook endpoint listens on (the load balancer forwards to it).
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=0, le=65535)
+    #: Path of the endpoint on this replica (the load balancer forwards ``webhook_url`` to it).
+    webhook_path: str = "/telegram"
 
 
 class DiscordSettings(BaseModel):
@@ -55,6 +66,11 @@ class DiscordSettings(BaseModel):
     token: SecretStr | None = None
     api_base_url: str = "https://discord.com/api/v10"
     gateway_url: str | None = None
+    #: Gateway shards in all (guild ``g`` is on shard ``(g >> 22) % shard_count``); None: Discord's
+    #: recommendation from ``GET /gateway/bot``. Required with ``shard_ids``.
+    shard_count: int | None = Field(default=None, ge=1)
+    #: The shards this process opens, as JSON (``[0, 1]``), to spread them over processes; None: all of them.
+    shard_ids: list[int] | None = None
 
 
 class ConsentSettings(BaseModel):
@@ -135,6 +151,34 @@ class HealthSettings(BaseModel):
     host: str = "127.0.0.1"
 
 
+class QueueSettings(BaseModel):
+    """Detection workers apart (``consentguard worker``) through Redis Streams; off by default."""
+
+    #: ``redis://host:port/db``. Set: ``consentguard run`` enqueues scan jobs and does no detection itself;
+    #: ``consentguard worker`` processes, on any host, consume them.
+    url: str | None = None
+    #: Prefix of every key the bot and its workers use (several deployments may share one Redis).
+    prefix: str = "consentguard"
+    #: AES-256 key sealing the images in transit and in Redis, ``<id>:<base64 of 32 bytes>``; else
+    #: ``key_file``, else ``<data_dir>/queue.key`` (created on first start). Every host needs the same key.
+    key: SecretStr | None = None
+    key_file: Path | None = None
+    #: Deliveries of one job before it goes to the dead-letter stream and its post is quarantined.
+    max_deliveries: int = Field(default=3, ge=1, le=20)
+    #: Seconds a delivered job may stay unacknowledged before another worker takes it over (its worker is
+    #: presumed dead); longer than the detection budget.
+    claim_idle_s: float = Field(default=60.0, gt=0)
+    #: Seconds the front end waits for a job's result before it fails closed (the post is quarantined).
+    wait_s: float = Field(default=180.0, gt=0)
+    #: Seconds a waiting job may go without a result before the front end checks that Redis still holds it
+    #: (a Redis restart without persistence loses it: it is enqueued again).
+    requeue_check_s: float = Field(default=10.0, gt=0)
+    #: Seconds results stay in Redis (a front end restarted within it finds them there).
+    result_ttl_s: int = Field(default=86_400, ge=60)
+    #: Posts the front end sends to the workers at once (their images wait in Redis, not in memory).
+    max_posts_scanning: int = Field(default=32, ge=1)
+
+
 class Settings(BaseSettings):
     """Every setting of consentguard, with embedded defaults that run on one machine."""
 
@@ -146,6 +190,10 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("./consentguard-data")
+    #: This front end's name among replicas sharing one database (its hold on the posts it handles); None:
+    #: the host name and the data directory, stable across restarts. Give replicas on one host with one
+    #: data directory distinct names.
+    replica: str | None = Field(default=None, min_length=1, max_length=200)
     policy_file: Path | None = None
     log_level: str = "INFO"
     #: Posts the bot holds at once (accepted, unfinished, images in memory); past it, Telegram updates
@@ -161,6 +209,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     console: ConsoleSettings = ConsoleSettings()
     health: HealthSettings = HealthSettings()
+    queue: QueueSettings = QueueSettings()
 
     def registry_database(self) -> str:
         """The reference registry's database URL (creating the data directory for the SQLite default)."""

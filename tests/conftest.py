@@ -12,6 +12,7 @@ import pytest
 from config.settings import Settings
 from detectors.engine import ScanEngine
 from tests.fakes.postgres import PostgresRun
+from tests.fakes.redis import MACHINE_REDIS, delete_prefix, new_prefix
 from tests.fakes.settings import consentguard_env_names, make_settings
 
 
@@ -89,6 +90,14 @@ def postgres_url(postgres_run: PostgresRun) -> Iterator[str]:
     """A SQLAlchemy URL to an empty schema of the run's PostgreSQL database, dropped after the test."""
     with postgres_run.schema() as url:
         yield url
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own on the machine's Redis; its keys are deleted after the test."""
+    prefix = new_prefix()
+    yield prefix
+    delete_prefix(MACHINE_REDIS, prefix)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,19 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from bot.cli import bot_bench, consent, console, deidentify, demo, evalset, ops, run, scan
+from bot.cli import (
+    bot_bench,
+    consent,
+    console,
+    deidentify,
+    demo,
+    evalset,
+    ops,
+    run,
+    scan,
+    worker,
+    workers_bench,
+)
 from bot.errors import ConfigurationError
 from config.settings import Settings
 
@@ -52,7 +64,19 @@ def _parser() -> argparse.ArgumentParser:
         description="Keeps identifiable patient images out of clinicians' group chats without consent.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (scan, run, demo, bot_bench, consent, ops, evalset, console, deidentify):
+    for module in (
+        scan,
+        run,
+        worker,
+        demo,
+        bot_bench,
+        workers_bench,
+        consent,
+        ops,
+        evalset,
+        console,
+        deidentify,
+    ):
         module.add_commands(commands)
     return parser
 

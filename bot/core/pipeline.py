@@ -219,7 +219,7 @@ class Moderator:
         Each post is handled on its own: one that fails again is removed (fail closed) and stays in the work
         log for the next round; it never stops the others. Posts in flight in this process are left alone.
         """
-        unfinished = await asyncio.to_thread(self._worklog.unfinished)
+        unfinished = await asyncio.to_thread(self._worklog.claim_unfinished)
         resumed = 0
         for post_key, payload in unfinished:
             if post_key in self._in_flight:
@@ -271,6 +271,9 @@ class Moderator:
             while True:
                 await asyncio.sleep(resume_interval_s)
                 try:
+                    # Hold on to this front end's posts first (other replicas wait for the lease to run
+                    # out), then take what a dead replica left.
+                    await asyncio.to_thread(self._worklog.renew_leases)
                     await self.resume()
                 except Exception:  # the work log itself is unreadable now: try again next round
                     log.exception("resuming unfinished posts failed")

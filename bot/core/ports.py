@@ -167,6 +167,14 @@ class PostLog(Protocol):
         """Accepted posts never marked done: (post key, payload)."""
         ...
 
+    def claim_unfinished(self) -> Sequence[tuple[str, bytes]]:
+        """The unfinished posts this front end may resume (its own, or another's whose lease ran out)."""
+        ...
+
+    def renew_leases(self) -> int:
+        """Keep this front end's hold on its unfinished posts (other replicas leave them alone)."""
+        ...
+
     def forget_older_than(self, age: timedelta) -> int:
         """Delete finished entries accepted more than ``age`` ago (never unfinished ones); how many."""
         ...

@@ -140,12 +140,21 @@ class FakeDiscordServer:
         token: str = "fake-token",  # noqa: S107 - a fake token for a fake server
         *,
         bot_username: str = "ConsentGuard",
+        shards: int = 1,
+        max_concurrency: int = 1,
     ) -> None:
+        """``shards``: the count ``GET /gateway/bot`` recommends; ``max_concurrency``: its identify limit."""
         self.token = token
         self.state = FakeDiscordState(
             bot_user_id=bot_user_id, application_id=application_id, bot_username=bot_username
         )
-        self.gateway = FakeGateway(self.state, token, lambda: self.gateway_url)
+        self.gateway = FakeGateway(
+            self.state,
+            token,
+            lambda: self.gateway_url,
+            recommended_shards=shards,
+            max_concurrency=max_concurrency,
+        )
         self.rest = FakeRestApi(self.state, self.gateway, lambda: self.gateway_url)
         self.media = FakeMediaSites()
         self._calls: list[Call] = []
@@ -808,6 +817,11 @@ class FakeDiscordServer:
     def commands(self, guild_id: int | None = None) -> list[JsonDict]:
         """The slash commands registered globally (``None``) or for a guild."""
         return copy.deepcopy(self.state.commands.get(guild_id, []))
+
+    @property
+    def identify_payloads(self) -> list[JsonDict]:
+        """The ``d`` of every IDENTIFY the client sent, in order (``shard`` says which connection)."""
+        return copy.deepcopy(self.gateway.identify_payloads)
 
     @property
     def gateway_payloads(self) -> list[JsonDict]:

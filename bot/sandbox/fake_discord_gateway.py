@@ -31,6 +31,9 @@ HELLO, HEARTBEAT, IDENTIFY, RESUME, REQUEST_MEMBERS, INVALID_SESSION, HEARTBEAT_
 DISPATCH = 0
 HEARTBEAT_INTERVAL_MS = 41_250
 CLOSE_AUTHENTICATION_FAILED = 4004
+CLOSE_INVALID_SHARD = 4010
+# Events about a guild whose id is the payload's own ``id`` rather than its ``guild_id``.
+_GUILD_OBJECT_EVENTS = frozenset({"GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"})
 
 _MESSAGE_EVENTS = frozenset({"MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE"})
 _MEMBER_EVENTS = frozenset({"GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE"})
@@ -43,6 +46,8 @@ class GatewaySession:
         self.ws = ws
         self.session_id = session_id
         self.intents: int | None = None
+        #: ``(id, count)`` from IDENTIFY; None when it named no shard (then it is shard 0 of 1).
+        self.shard: tuple[int, int] | None = None
         self.sequence = 0
         self._outbox: asyncio.Queue[JsonDict | None] = asyncio.Queue()
 
@@ -50,6 +55,13 @@ class GatewaySession:
     def identified(self) -> bool:
         """Whether IDENTIFY succeeded (dispatches flow only then)."""
         return self.intents is not None
+
+    def owns(self, guild_id: int | None) -> bool:
+        """Whether this connection's shard receives events of ``guild_id`` (None: a DM, shard 0's)."""
+        shard_id, shard_count = self.shard or (0, 1)
+        if guild_id is None:
+            return shard_id == 0
+        return shard_of(guild_id, shard_count) == shard_id
 
     def send(self, op: int, data: Any) -> None:
         """Queue a non-dispatch payload."""
@@ -91,6 +103,25 @@ class GatewaySession:
         return data
 
 
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard that owns a guild, by Discord's formula (the snowflake's timestamp bits)."""
+    return (guild_id >> 22) % shard_count
+
+
+def guild_of(event: str, data: JsonDict) -> int | None:
+    """The guild an event is about, or None (a DM, a user-level event): it decides the shard."""
+    raw = data.get("id") if event in _GUILD_OBJECT_EVENTS else data.get("guild_id")
+    return int(raw) if raw is not None else None
+
+
+def _shard_field(value: Any) -> tuple[int, int] | None:
+    """IDENTIFY's ``shard`` as ``(id, count)``, or None when it is not a valid pair (close 4010)."""
+    match value:
+        case [int(shard_id), int(shard_count)] if shard_count >= 1 and 0 <= shard_id < shard_count:
+            return (shard_id, shard_count)
+    return None
+
+
 def _without_content(message: JsonDict, bot_id: int) -> JsonDict:
     """What Discord delivers without the MESSAGE_CONTENT intent (own messages and mentions excepted)."""
     author_id = int(message.get("author", {}).get("id", 0))
@@ -104,11 +135,27 @@ def _without_content(message: JsonDict, bot_id: int) -> JsonDict:
 
 
 class FakeGateway:
-    """Accepts gateway connections and broadcasts dispatches to every identified session."""
+    """Accepts gateway connections and sends each dispatch to the identified sessions of its shard.
 
-    def __init__(self, state: FakeDiscordState, token: str, resume_url: Callable[[], str]) -> None:
+    ``recommended_shards`` and ``max_concurrency`` are what ``GET /gateway/bot`` answers (Discord's
+    recommended shard count and how many shards may identify at once).
+    """
+
+    def __init__(
+        self,
+        state: FakeDiscordState,
+        token: str,
+        resume_url: Callable[[], str],
+        *,
+        recommended_shards: int = 1,
+        max_concurrency: int = 1,
+    ) -> None:
+        if recommended_shards < 1 or max_concurrency < 1:
+            raise ValueError("recommended_shards and max_concurrency must be at least 1")
         self.state = state
         self.token = token
+        self.recommended_shards = recommended_shards
+        self.max_concurrency = max_concurrency
         self._resume_url = resume_url
         self.sessions: list[GatewaySession] = []
         self.received: list[JsonDict] = []
@@ -119,10 +166,16 @@ class FakeGateway:
         """How many connected sessions have identified."""
         return sum(1 for session in self.sessions if session.identified and not session.ws.closed)
 
+    @property
+    def identify_payloads(self) -> list[JsonDict]:
+        """The ``d`` of every IDENTIFY received, in order (token included: it is the fake's)."""
+        return [p["d"] for p in self.received if p.get("op") == IDENTIFY and isinstance(p.get("d"), dict)]
+
     def dispatch(self, event: str, data: JsonDict) -> None:
-        """Send a dispatch to every identified session (intents applied)."""
+        """Send a dispatch to every identified session of the shard that owns it (intents applied)."""
+        guild_id = guild_of(event, data)
         for session in self.sessions:
-            if session.identified and not session.ws.closed:
+            if session.identified and not session.ws.closed and session.owns(guild_id):
                 payload = session.wants(event, data, self.state.bot.id)
                 if payload is not None:
                     session.dispatch(event, payload)
@@ -167,6 +220,12 @@ class FakeGateway:
                 session.stop()
                 await session.ws.close(code=CLOSE_AUTHENTICATION_FAILED, message=b"Authentication failed.")
                 return True
+            if "shard" in data:
+                session.shard = _shard_field(data["shard"])
+                if session.shard is None:
+                    session.stop()
+                    await session.ws.close(code=CLOSE_INVALID_SHARD, message=b"Invalid shard.")
+                    return True
             self._identify(session, int(data.get("intents", 0)))
         elif op == RESUME:
             # Sessions are not kept: discord.py then identifies again on a fresh connection.
@@ -181,25 +240,27 @@ class FakeGateway:
         session.intents = intents
         self.identifies += 1
         me = state.bot.to_json() | {"verified": True, "mfa_enabled": False, "flags": 0}
-        session.dispatch(
-            "READY",
-            {
-                "v": 10,
-                "user": me,
-                "guilds": [{"id": str(guild_id), "unavailable": True} for guild_id in state.guilds],
-                "session_id": session.session_id,
-                "resume_gateway_url": self._resume_url(),
-                "session_type": "normal",
-                "application": {"id": str(state.application_id), "flags": 0},
-                "private_channels": [],
-                "relationships": [],
-                "presences": [],
-                "geo_ordered_rtc_regions": [],
-                "user_settings": {},
-                "_trace": ["fake-discord"],
-            },
-        )
-        for guild_id in state.guilds:
+        guild_ids = [guild_id for guild_id in state.guilds if session.owns(guild_id)]
+        ready: JsonDict = {
+            "v": 10,
+            "user": me,
+            "guilds": [{"id": str(guild_id), "unavailable": True} for guild_id in guild_ids],
+            "session_id": session.session_id,
+            "resume_gateway_url": self._resume_url(),
+            "session_type": "normal",
+            "application": {"id": str(state.application_id), "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "geo_ordered_rtc_regions": [],
+            "user_settings": {},
+            "_trace": ["fake-discord"],
+        }
+        if session.shard is not None:
+            # Discord echoes the pair; discord.py's sharded client reads it to know which shard is ready.
+            ready["shard"] = list(session.shard)
+        session.dispatch("READY", ready)
+        for guild_id in guild_ids:
             guild = session.wants("GUILD_CREATE", state.guild_json(guild_id), state.bot.id)
             if guild is not None:
                 session.dispatch("GUILD_CREATE", guild)

@@ -210,12 +210,13 @@ class FakeRestApi:
         }
 
     async def get_gateway(self, request: RestRequest) -> JsonDict:
-        """``GET /gateway`` and ``/gateway/bot``: the fake's WebSocket URL."""
-        return {
-            "url": self._gateway_url(),
-            "shards": 1,
-            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
-        }
+        """``GET /gateway`` (the URL) and ``/gateway/bot`` (also the recommended shards and start limits)."""
+        answer: JsonDict = {"url": self._gateway_url()}
+        if request.path == "/gateway/bot":
+            limits = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 0}
+            limits["max_concurrency"] = self.gateway.max_concurrency
+            answer |= {"shards": self.gateway.recommended_shards, "session_start_limit": limits}
+        return answer
 
     # -- channels and messages -------------------------------------------------------------------------
 

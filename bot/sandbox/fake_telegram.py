@@ -18,7 +18,10 @@ The real python-telegram-bot talks to it over HTTP, so what is tested is what ru
 
 Tests inject updates with the ``post_*`` helpers and :meth:`forward_message`, inspect what the bot did
 through :attr:`calls`, :meth:`wait_for`, :meth:`messages_in` and :attr:`deleted`, and make Telegram fail
-with :meth:`fail_next`. Telegram's clock is injected (``clock=``, Unix seconds): it dates messages, and
+with :meth:`fail_next`. After a ``setWebhook`` the server posts each update to the webhook (with its secret,
+redelivering on a non-2xx answer or a connection error, see fake_telegram_webhook.py) and getUpdates answers
+409 Conflict, as Telegram does; :attr:`webhook_deliveries` lists the attempts.
+Telegram's clock is injected (``clock=``, Unix seconds): it dates messages, and
 deleteMessage refuses a message 48 hours old or older ("message can't be deleted for everyone"), as
 Telegram does. Everything runs on the caller's event loop; the helpers are plain functions that wake
 waiting long polls.
@@ -53,9 +56,10 @@ from bot.sandbox.fake_telegram_state import (
     FakeUser,
     chat_member_json,
 )
+from bot.sandbox.fake_telegram_webhook import DeliveryAttempt, WebhookDelivery
 from bot.sandbox.fake_telegram_wire import ApiError, JsonDict, Params, UploadedFile, ok, read_params
 
-__all__ = ["Call", "FakeTelegramServer", "UploadedFile"]
+__all__ = ["Call", "DeliveryAttempt", "FakeTelegramServer", "UploadedFile"]
 
 _ERROR_DESCRIPTIONS = {
     400: "Bad Request",
@@ -114,6 +118,7 @@ class FakeTelegramServer:
         *,
         bot_first_name: str = "ConsentGuard",
         clock: Callable[[], float] = time.time,
+        webhook_retry_s: float = 0.05,
     ) -> None:
         bot_id, _, secret = token.partition(":")
         if not bot_id.isdigit() or not secret:
@@ -124,6 +129,9 @@ class FakeTelegramServer:
             bot_id=int(bot_id), bot_username=bot_username, bot_first_name=bot_first_name, clock=clock
         )
         self.api = FakeBotApi(self.state)
+        # Posts updates to the webhook while one is set (``webhook_retry_s`` between a failure and the retry).
+        self.webhook = WebhookDelivery(self.state, retry_s=webhook_retry_s)
+        self._delivering: asyncio.Task[None] | None = None
         self.app = Starlette(
             routes=[
                 Route("/bot{token}/{method}", self._handle_method, methods=["GET", "POST"]),
@@ -148,6 +156,7 @@ class FakeTelegramServer:
         stack = contextlib.AsyncExitStack()
         self._root_url = await stack.enter_async_context(serve_in_process(self.app))
         self._stack = stack
+        self._delivering = asyncio.create_task(self.webhook.run())
         return self
 
     async def __aexit__(
@@ -159,6 +168,9 @@ class FakeTelegramServer:
         # Pending long polls must answer now: uvicorn waits for open requests before it stops.
         self.state.closing = True
         self.state.changed()
+        delivering, self._delivering = self._delivering, None
+        if delivering is not None:
+            await delivering  # ends on closing, its deliveries in flight cancelled
         stack, self._stack = self._stack, None
         if stack is not None:
             await stack.aclose()
@@ -691,6 +703,11 @@ class FakeTelegramServer:
     def webhook_url(self) -> str:
         """The URL of the last setWebhook ("" when none)."""
         return self.state.webhook_url
+
+    @property
+    def webhook_deliveries(self) -> list[DeliveryAttempt]:
+        """Every POST of an update to the webhook so far, in order (a copy)."""
+        return list(self.webhook.attempts)
 
     # -- HTTP ------------------------------------------------------------------------------------------
 

@@ -17,6 +17,8 @@ Handler = Callable[[Params], Awaitable[Any]]
 
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 _UPLOAD_LIMIT = 50 * 1024 * 1024
+_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_LOOPBACK_URL = re.compile(r"http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)")
 #: Bot API deleteMessage: only messages sent less than 48 hours ago can be deleted.
 DELETION_WINDOW_S = 48 * 3600
 _NOT_MODIFIED = (
@@ -132,29 +134,56 @@ class FakeBotApi:
             state.changed()
 
     async def set_webhook(self, params: Params) -> bool:
-        """``setWebhook``: recorded only; nothing is ever delivered to it."""
+        """``setWebhook``: from now on updates are posted to ``url`` (fake_telegram_webhook.py delivers them).
+
+        Telegram wants HTTPS; the fake also takes plain HTTP to a loopback address, since tests cannot have
+        a certificate Telegram would trust (in production a load balancer terminates TLS).
+        """
         url = params.opt_str("url") or ""
-        if url and not url.startswith("https://"):
+        if url and not (url.startswith("https://") or _LOOPBACK_URL.match(url)):
             raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-        self.state.webhook_url = url
+        secret = params.opt_str("secret_token")
+        if secret is not None and not _SECRET_RE.fullmatch(secret):
+            raise bad_request("bad webhook: secret token contains unallowed characters")
+        max_connections = params.opt_int("max_connections") or 40
+        if not 1 <= max_connections <= 100:
+            raise bad_request("bad webhook: max_connections must be between 1 and 100")
+        allowed = params.json_list("allowed_updates")
+        if allowed is not None:
+            self.state.allowed_updates = [str(kind) for kind in allowed]
+        state = self.state
+        state.webhook_url = url
+        state.webhook_secret = secret
+        state.webhook_max_connections = max_connections
         if params.flag("drop_pending_updates"):
-            self.state.updates.clear()
+            state.updates.clear()
+        state.changed()
         return True
 
     async def delete_webhook(self, params: Params) -> bool:
-        """``deleteWebhook``: forget the webhook (and the queue when asked)."""
+        """``deleteWebhook``: forget the webhook (and the queue when asked); getUpdates works again."""
         self.state.webhook_url = ""
+        self.state.webhook_secret = None
         if params.flag("drop_pending_updates"):
             self.state.updates.clear()
+        self.state.changed()
         return True
 
     async def get_webhook_info(self, params: Params) -> JsonDict:
-        """``getWebhookInfo``."""
-        return {
-            "url": self.state.webhook_url,
+        """``getWebhookInfo``: the webhook, the queue's length and the last delivery error."""
+        state = self.state
+        info: JsonDict = {
+            "url": state.webhook_url,
             "has_custom_certificate": False,
-            "pending_update_count": len(self.state.updates),
+            "pending_update_count": len(state.updates),
         }
+        if state.webhook_url:
+            info["max_connections"] = state.webhook_max_connections
+            if state.allowed_updates:
+                info["allowed_updates"] = list(state.allowed_updates)
+            if state.webhook_last_error is not None:
+                info["last_error_date"], info["last_error_message"] = state.webhook_last_error
+        return info
 
     # -- commands --------------------------------------------------------------------------------------
 

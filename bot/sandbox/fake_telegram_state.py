@@ -218,6 +218,10 @@ class FakeTelegramState(ChangeSignal):
         self.callback_answers: dict[str, JsonDict] = {}
         self.commands: dict[tuple[str, str], list[JsonDict]] = {}
         self.webhook_url = ""
+        self.webhook_secret: str | None = None
+        self.webhook_max_connections = 40
+        #: (Unix time, message) of the last failed webhook delivery, as getWebhookInfo reports it.
+        self.webhook_last_error: tuple[int, str] | None = None
         self.allowed_updates: list[str] = []
         self.closing = False
         self._ids = itertools.count(1)
@@ -443,6 +447,11 @@ class FakeTelegramState(ChangeSignal):
             self.updates = self.updates[offset:]
         else:
             self.updates = [update for update in self.updates if update["update_id"] >= offset]
+
+    def forget_update(self, update_id: int) -> None:
+        """Forget one delivered update (a webhook answered 2xx for it)."""
+        self.updates = [update for update in self.updates if update["update_id"] != update_id]
+        self.changed()
 
     def pending_updates(self, limit: int) -> list[JsonDict]:
         """Up to ``limit`` queued updates of the allowed types, oldest first."""

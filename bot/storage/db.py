@@ -113,6 +113,9 @@ class WorkItemRow(Base):
     accepted_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
     outcome: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: The front end handling the item, and until when: another replica resumes it only once that passed.
+    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class OffenceRow(Base):

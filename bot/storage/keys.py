@@ -236,3 +236,29 @@ def _fsync_directory(directory: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+#: Default file of the scan queue's key in the data directory.
+DEFAULT_QUEUE_KEY_FILE = "queue.key"
+
+
+def load_queue_key(settings: Settings) -> tuple[bytes, str | None]:
+    """The key sealing scan jobs in Redis: ``queue.key``, else ``queue.key_file``, else the data directory's.
+
+    Apart from the quarantine keys: a worker host holds this key only, never one that opens the quarantine.
+    Returns the key and, when the default file was just created, a message to log (naming the file only).
+    """
+    queue = settings.queue
+    if queue.key is not None:
+        return parse_keyring(queue.key.get_secret_value()).current.material, None
+    if queue.key_file is not None:
+        if not queue.key_file.exists():
+            raise KeyringError(f"the queue key file {queue.key_file} does not exist")
+        return parse_keyring(read_secret_file(queue.key_file)).current.material, None
+    path = settings.data_dir / DEFAULT_QUEUE_KEY_FILE
+    created = create_secret_file(path, generate_key().reveal() + "\n")
+    key = parse_keyring(read_secret_file(path)).current.material
+    message = (
+        f"created a new scan queue key in {path}: give every worker host the same key" if created else None
+    )
+    return key, message

@@ -5,16 +5,21 @@ redelivered by the platform (a reconnect, a webhook retry) is refused by :meth:`
 accepted but never finished is listed by :meth:`WorkLog.unfinished` at start-up. An edited message is judged
 again: each revision is accepted once, under the same post key.
 
+Several front ends may share the database (webhook replicas, Discord shards): each item carries a lease, its
+owner's name and an expiry that the owner renews while it lives. :meth:`WorkLog.claim_unfinished` gives a
+front end only the items that are its own or whose lease ran out (their front end died), taking each with a
+compare-and-set, so two replicas never resume the same post and a live one's posts are never taken from it.
+
 :class:`OffenceCounter` counts removals per poster and chat, for the reminder's escalation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import NamedTuple
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.consent.model import ChatRef
@@ -24,6 +29,8 @@ from bot.storage.db import BotDatabase, OffenceRow, WorkItemRow
 
 #: The revision of a message as first posted (edits bring their own revision ids).
 ORIGINAL = ""
+#: How long a front end's hold on its unfinished items lasts without renewal (it renews every minute).
+DEFAULT_LEASE = timedelta(minutes=5)
 
 
 class WorkItem(NamedTuple):
@@ -43,9 +50,14 @@ class WorkItem(NamedTuple):
 class WorkLog:
     """At-most-once acceptance of platform messages, and the list of what to resume after a crash."""
 
-    def __init__(self, db: BotDatabase, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, db: BotDatabase, clock: Clock = utc_now, *, owner: str = "", lease: timedelta = DEFAULT_LEASE
+    ) -> None:
         self._sessions = db.sessions
         self._clock = clock
+        #: This front end's name in the leases: stable across its restarts, distinct between replicas.
+        self.owner = owner
+        self._lease = lease
 
     def accept(self, post_key: str, payload: bytes) -> bool:
         """Record that the message ``post_key`` is being handled; False when it already was (skip it)."""
@@ -56,9 +68,7 @@ class WorkLog:
 
         ``payload`` is stored as given until the work is done: the caller encrypts what must be.
         """
-        row = WorkItemRow(
-            post_key=post_key, revision=revision, payload=bytes(payload), accepted_at=self._clock()
-        )
+        row = self._new_row(post_key, revision, payload, self._clock())
         try:
             with writing(self._sessions) as session:
                 session.add(row)
@@ -78,15 +88,22 @@ class WorkLog:
             for post_key, revision, payload in items:
                 try:
                     with session.begin_nested():  # a savepoint: a repeat fails alone, not the batch
-                        session.add(
-                            WorkItemRow(
-                                post_key=post_key, revision=revision, payload=bytes(payload), accepted_at=now
-                            )
-                        )
+                        session.add(self._new_row(post_key, revision, payload, now))
                     accepted.append(True)
                 except IntegrityError:
                     accepted.append(False)
         return accepted
+
+    def _new_row(self, post_key: str, revision: str, payload: bytes, now: datetime) -> WorkItemRow:
+        """An accepted item, leased to this front end from the start."""
+        return WorkItemRow(
+            post_key=post_key,
+            revision=revision,
+            payload=bytes(payload),
+            accepted_at=now,
+            lease_owner=self.owner,
+            lease_until=now + self._lease,
+        )
 
     def mark_done(self, post_key: str, outcome: str, *, revision: str | None = None) -> bool:
         """Record that handling finished with ``outcome`` and drop the payload; False if nothing was open.
@@ -116,6 +133,55 @@ class WorkLog:
         )
         with self._sessions() as session:
             return [WorkItem(row.post_key, row.payload) for row in session.scalars(query)]
+
+    def claim_unfinished(self) -> list[WorkItem]:
+        """The unfinished items this front end may resume, oldest first, each now leased to it.
+
+        Its own (from before a restart, or a post that failed and waits for its retry) and those whose lease
+        ran out. Each is taken with a conditional UPDATE: of two replicas claiming one item, one gets it.
+        """
+        now = self._clock()
+        query = (
+            select(WorkItemRow.id, WorkItemRow.post_key)
+            .where(WorkItemRow.done_at.is_(None), self._claimable(now))
+            .order_by(WorkItemRow.accepted_at, WorkItemRow.id)
+        )
+        with self._sessions() as session:
+            candidates = list(session.execute(query))
+        claimed: list[WorkItem] = []
+        for item_id, _post_key in candidates:
+            with writing(self._sessions) as session:
+                result = session.execute(
+                    update(WorkItemRow)
+                    .where(WorkItemRow.id == item_id, WorkItemRow.done_at.is_(None), self._claimable(now))
+                    .values(lease_owner=self.owner, lease_until=now + self._lease)
+                    .execution_options(synchronize_session=False)
+                )
+                if not getattr(result, "rowcount", 0):
+                    continue  # another replica took it, or it was finished, in between
+                row = session.get(WorkItemRow, item_id)
+                if row is not None:
+                    claimed.append(WorkItem(row.post_key, row.payload))
+        return claimed
+
+    def renew_leases(self) -> int:
+        """Extend this front end's hold on every item it has not finished; returns how many."""
+        now = self._clock()
+        with writing(self._sessions) as session:
+            result = session.execute(
+                update(WorkItemRow)
+                .where(WorkItemRow.done_at.is_(None), WorkItemRow.lease_owner == self.owner)
+                .values(lease_until=now + self._lease)
+                .execution_options(synchronize_session=False)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def _claimable(self, now: datetime) -> Any:
+        return or_(
+            WorkItemRow.lease_owner == self.owner,
+            WorkItemRow.lease_until.is_(None),
+            WorkItemRow.lease_until < now,
+        )
 
     def forget_older_than(self, age: timedelta) -> int:
         """Delete finished entries accepted more than ``age`` ago; returns how many.

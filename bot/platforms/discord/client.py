@@ -1,8 +1,8 @@
 """The discord.py client: turns messages into Posts for the pipeline and composes the Discord features.
 
-It owns the gateway connection and the event handlers; the Platform port (:mod:`.platform`), the review
-buttons (:mod:`.review`), the slash commands (:mod:`.commands`) and the start-up permission check
-(:mod:`.permissions`) live in their own modules.
+It owns the gateway connections (one per shard, see :mod:`.sharding`) and the event handlers; the Platform
+port (:mod:`.platform`), the review buttons (:mod:`.review`), the slash commands (:mod:`.commands`) and the
+start-up permission check (:mod:`.permissions`) live in their own modules.
 """
 
 from __future__ import annotations
@@ -31,17 +31,33 @@ from bot.platforms.discord.mapping import PLATFORM, post_of
 from bot.platforms.discord.permissions import check_permissions as report_permissions
 from bot.platforms.discord.platform import DiscordPlatform
 from bot.platforms.discord.review import ReviewDesk
+from bot.platforms.discord.sharding import IdentifyPacer, check_shards
 
 log = logging.getLogger(__name__)
 
 
-class DiscordFrontend(discord.Client):
-    """The discord.py client: turns messages into Posts, serves the review buttons and slash commands."""
+class DiscordFrontend(discord.AutoShardedClient):
+    """The discord.py client: turns messages into Posts, serves the review buttons and slash commands.
 
-    def __init__(self, *, intents: discord.Intents | None = None, **options: Any) -> None:
+    Sharded: ``shard_count`` shards in all (None: Discord's recommendation), of which this process opens
+    ``shard_ids`` (None: all). One shard is one gateway connection; events arrive on the guild's own.
+    """
+
+    def __init__(
+        self,
+        *,
+        intents: discord.Intents | None = None,
+        shard_count: int | None = None,
+        shard_ids: list[int] | None = None,
+        **options: Any,
+    ) -> None:
+        check_shards(shard_count, shard_ids)
         intents = intents or discord.Intents.default()
         intents.message_content = True  # captions carry the consent token
-        super().__init__(intents=intents, **options)
+        if shard_ids is not None:  # discord.py's signature takes a list or nothing, not None
+            options["shard_ids"] = shard_ids
+        super().__init__(intents=intents, shard_count=shard_count, **options)
+        self.identify_pacer = IdentifyPacer()
         self.tree = app_commands.CommandTree(self)
         self.platform = DiscordPlatform(self)
         self.moderator: Moderator | None = None
@@ -92,12 +108,46 @@ class DiscordFrontend(discord.Client):
         with contextlib.suppress(discord.HTTPException):
             await self.tree.sync()
 
+    async def launch_shards(self) -> None:
+        """Open the shards, once Discord said how many it recommends and how many may identify at once."""
+        try:
+            recommended, _url, limits = await self.http.get_bot_gateway()
+        except discord.GatewayNotFound:
+            if self.shard_count is None:
+                raise
+            recommended, limits = self.shard_count, None  # a count was set: Discord's advice is optional
+        if self.shard_count is None:
+            # Set here rather than left to discord.py, which would then connect to the URL Discord names
+            # and bypass a configured gateway proxy (``DiscordWebSocket.DEFAULT_GATEWAY``, see routing).
+            self.shard_count = recommended
+        if limits is not None:
+            self.identify_pacer.max_concurrency = max(1, limits["max_concurrency"])
+            if limits["remaining"] < len(self.shard_ids or range(self.shard_count)):
+                log.warning("discord: %d session starts left today, reset in %d ms",
+                            limits["remaining"], limits["reset_after"])  # fmt: skip
+        log.info("discord: opening %s of %d shard(s), %d identify(s) at once",
+                 self.shard_ids or "all", self.shard_count, self.identify_pacer.max_concurrency)  # fmt: skip
+        await super().launch_shards()
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait as long as Discord's identify limit requires (discord.py waits 5 s for every shard)."""
+        await self.identify_pacer.wait(shard_id)
+
     async def on_ready(self) -> None:
-        """Check our permissions in each configured channel and resume unfinished work."""
+        """Check our permissions in each configured channel and resume unfinished work (every shard ready)."""
         for chat in self.groups:
-            await self.check_permissions(chat)
+            if self._serves(chat):
+                await self.check_permissions(chat)
         if self.moderator is not None:
             await self.moderator.resume()
+
+    def _serves(self, chat: ChatRef) -> bool:
+        """Whether this process receives the chat's guild.
+
+        With some of the shards only, a channel absent from our cache is on another process's shards, which
+        checks it (here it would look unreachable).
+        """
+        return self.shard_ids is None or self.get_channel(int(chat.chat_id)) is not None
 
     async def check_permissions(self, chat: ChatRef) -> bool:
         """Say what is missing (in the channel and to the owner, in the channel's language), if anything."""

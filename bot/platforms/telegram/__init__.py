@@ -1,7 +1,8 @@
 """Telegram (python-telegram-bot): the Platform port's adapter and the bot's front end.
 
-platform.py talks to the Bot API, mapping.py turns messages into Posts, frontend.py polls and feeds the
-pipeline, with commands.py, review.py (the moderators' buttons) and rights.py as its parts.
+platform.py talks to the Bot API, mapping.py turns messages into Posts, frontend.py polls (or webhook.py
+receives) and feeds the pipeline, with commands.py, review.py (the moderators' buttons) and rights.py as its
+parts.
 """
 
 from bot.platforms.telegram.buttons import review_buttons

@@ -5,6 +5,10 @@ The bot polls with its own loop instead of PTB's Updater: an update is acknowled
 Album items are held for a short window (the caption usually sits on one item) and are not acknowledged
 before the album is persisted.
 
+In webhook mode (several replicas, webhook.py) Telegram posts each update to the bot instead: the endpoint
+hands it to :meth:`TelegramFrontend.accept_update`, which runs the same handlers and answers only once the
+update's posts are persisted, so that Telegram redelivers whatever could not be.
+
 The commands, the review buttons and the rights checks are parts of their own (commands.py, review.py,
 rights.py), built here with the platform and the review service they need.
 """
@@ -49,7 +53,8 @@ from bot.platforms.telegram.rights import RightsGuard
 
 log = logging.getLogger(__name__)
 
-_ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+#: The updates the bot asks for, with getUpdates and with setWebhook alike.
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 
 @dataclass
@@ -58,7 +63,7 @@ class _Album:
 
     messages: dict[int, Message] = field(default_factory=dict)
     first_update_id: int = 0
-    flushing: asyncio.Task[None] | None = None
+    flushing: asyncio.Task[bool] | None = None  # True once the album's post is persisted
 
 
 class TelegramFrontend:
@@ -94,6 +99,11 @@ class TelegramFrontend:
         self._current_update_id = 0
         self._unpersisted: int | None = None  # lowest update whose post could not be persisted
         self._batch: list[tuple[Post, int]] | None = None  # posts of the getUpdates batch being dispatched
+        # Webhook mode: the album windows the update being dispatched waits for before it is answered.
+        self._album_waits: list[asyncio.Task[bool]] | None = None
+        # Webhook requests arrive concurrently; their dispatch (cheap: the handlers only gather posts) takes
+        # turns, as the polling loop's batch does, so that each request collects only its own posts.
+        self._dispatching = asyncio.Lock()
         self._on_handled = on_handled
         self.rights = RightsGuard(platform, review)
         self.buttons = ReviewButtons(platform, review)
@@ -151,6 +161,42 @@ class TelegramFrontend:
         finally:
             self._poll_exited.set()
 
+    async def run_webhook(self, serving: contextlib.AbstractAsyncContextManager[object]) -> None:
+        """Webhook mode, instead of :meth:`run_polling`: keep the endpoint ``serving`` until :meth:`stop`.
+
+        ``serving`` (webhook.py's :meth:`~bot.platforms.telegram.webhook.TelegramWebhook.serving`) starts the
+        HTTP server and registers the webhook; leaving it waits for the requests in flight.
+        """
+        self._poll_exited.clear()
+        try:
+            async with serving:
+                await self._stopping.wait()
+        finally:
+            self._poll_exited.set()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether :meth:`stop` was called (the webhook then turns new updates away for a redelivery)."""
+        return self._stopping.is_set()
+
+    async def accept_update(self, update: Update) -> bool:
+        """Webhook mode: dispatch one update as the polling loop does; True once its posts are persisted.
+
+        False when they could not be (the endpoint answers 5xx and Telegram sends the update again). An album
+        item is answered after its album's window, once the album is persisted.
+        """
+        async with self._dispatching:
+            self._batch, self._album_waits = [], []
+            try:
+                self._current_update_id = update.update_id
+                await self.application.process_update(update)
+            finally:
+                batch, self._batch = self._batch, None
+                albums, self._album_waits = self._album_waits, None
+        if not await self._submit_many(batch):
+            return False
+        return all(await asyncio.gather(*albums))
+
     async def _poll_loop(self) -> None:
         offset: int | None = None
         while not self._stopping.is_set():
@@ -167,7 +213,7 @@ class TelegramFrontend:
                     offset=offset,
                     limit=min(100, room),
                     timeout=0 if albums_pending else self._poll_timeout_s,
-                    allowed_updates=_ALLOWED_UPDATES,
+                    allowed_updates=ALLOWED_UPDATES,
                 )
             except RetryAfter as exc:
                 await self._sleep(retry_seconds(exc))
@@ -300,21 +346,26 @@ class TelegramFrontend:
     def _gather_album(self, message: Message) -> None:
         key = f"{message.chat.id}:{message.media_group_id}"
         album = self._albums.setdefault(key, _Album(first_update_id=self._current_update_id))
-        if message.message_id in album.messages:
-            return  # re-fetched while the window is open
-        album.messages[message.message_id] = message
-        if album.flushing is None:
-            album.flushing = asyncio.create_task(self._flush_album(key))
+        if message.message_id not in album.messages:  # else re-fetched while the window is open
+            album.messages[message.message_id] = message
+            if album.flushing is None:
+                album.flushing = asyncio.create_task(self._flush_album(key))
+        if self._album_waits is not None and album.flushing is not None:
+            self._album_waits.append(album.flushing)
 
-    async def _flush_album(self, key: str) -> None:
+    async def _flush_album(self, key: str) -> bool:
         await asyncio.sleep(self._album_window_s)
         album = self._albums[key]
         messages = [album.messages[i] for i in sorted(album.messages)]
         post = post_of(messages, self.platform, edited=False)
-        if post is not None and not await self._submit(post, album.first_update_id):
+        # Persisted now, on its own, never by joining a batch being dispatched: the album would count as
+        # persisted before it is, and if that batch then failed, the re-fetched items would be taken for
+        # repeats of an album already flushed and never persisted at all.
+        if post is not None and not await self._submit_many([(post, album.first_update_id)]):
             del self._albums[key]  # gathered afresh when its updates come again
-            return
+            return False
         album.flushing = None
+        return True
 
     def _spawn(self, work: Awaitable[None]) -> None:
         async def run() -> None:

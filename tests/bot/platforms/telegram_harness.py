@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import io
 import json
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,16 +82,22 @@ async def start_bot(
     consent_settings: dict[str, Any] | None = None,
     capture: CaptureLinks | None = None,
     deidentifier: Deidentifier | None = None,
+    run: Callable[[TelegramFrontend, Core], Coroutine[Any, Any, None]] | None = None,
+    extra_settings: dict[str, Any] | None = None,
 ) -> Bot:
     """The bot polling ``server`` for the group GROUP_ID, with ``policy`` (TOML) and ``scanner``.
 
     ``clock`` is the bot's (give the server the same one); ``real_registry`` runs the reference registry
     in-process instead of the fake one (``consent_settings`` then tunes it). ``deidentifier``: de-identified
-    reposts are offered, rendered by it (without one, none is offered).
+    reposts are offered, rendered by it (without one, none is offered). ``run`` runs the started front end
+    (default: ``run_polling``; the webhook suite serves a webhook instead); ``Bot.polling`` is its task.
+    ``extra_settings``: more settings (``max_posts_held``...).
     """
     policy_file = data_dir.parent / f"{data_dir.name}-policy.toml"
     policy_file.write_text(policy)
-    settings = make_settings(data_dir=data_dir, policy_file=policy_file, consent=consent_settings or {})
+    settings = make_settings(
+        data_dir=data_dir, policy_file=policy_file, consent=consent_settings or {}, **(extra_settings or {})
+    )
     application = build_application(server.token, server.base_url, server.base_file_url)
     platform = TelegramPlatform(application.bot, backoff_s=0.01)
     fake = None if real_registry else (consent or FakeConsentLookup())
@@ -122,7 +129,7 @@ async def start_bot(
         offers=core.offers if deidentifier is not None else None,
     )
     await frontend.start(list(dict.fromkeys([GROUP, *core.groups("telegram")])))
-    polling = asyncio.create_task(frontend.run_polling())
+    polling = asyncio.create_task(frontend.run_polling() if run is None else run(frontend, core))
     return Bot(server, frontend, fake, core, stack, polling)
 
 

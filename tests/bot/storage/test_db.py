@@ -37,6 +37,7 @@ def test_open_migrates_once_and_reopens(db_url: str) -> None:
         "consented_posts",
         "feed_cursors",
         "deidentified_offers",
+        "telegram_updates",
     } <= tables
     assert VERSION_TABLE in tables
     assert "alembic_version" not in tables  # the registry's name stays free for a shared database
@@ -51,7 +52,7 @@ def test_open_migrates_once_and_reopens(db_url: str) -> None:
                 connection.exec_driver_sql(
                     "SELECT version_num FROM consentguard_bot_alembic_version"
                 ).scalar()
-                == "0007"
+                == "0009"
             )
     finally:
         db.close()
@@ -78,7 +79,7 @@ def test_migrations_go_all_the_way_down_and_up_again(db_url: str) -> None:
         with db.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
-        assert {"audit_events", "quarantine_items", "deidentified_offers"} <= set(
+        assert {"audit_events", "quarantine_items", "deidentified_offers", "telegram_updates"} <= set(
             inspect(db.engine).get_table_names()
         )
     finally:

@@ -139,3 +139,57 @@ def test_a_batch_is_accepted_in_one_transaction_and_repeats_fail_alone(db: BotDa
     assert log.accept_revisions(batch) == [True, False, True, False]
     assert sorted(log.unfinished()) == [("a", b"1"), ("b", b"2"), ("seen", b"old")]
     assert log.accept_revisions([]) == []
+
+
+# -- leases: front-end replicas sharing one database --------------------------------------------------------
+
+
+def test_a_replica_never_resumes_a_live_replicas_posts_only_a_dead_ones(
+    db: BotDatabase, clock: MovableClock
+) -> None:
+    one = WorkLog(db, clock, owner="front-1", lease=timedelta(minutes=5))
+    two = WorkLog(db, clock, owner="front-2", lease=timedelta(minutes=5))
+    assert one.accept("p1", b"in flight in front-1")
+    assert two.claim_unfinished() == []  # front-1 holds it
+    clock.advance(minutes=4)
+    assert one.renew_leases() == 1  # front-1 is alive and says so
+    clock.advance(minutes=4)
+    assert two.claim_unfinished() == []
+    clock.advance(minutes=2)  # front-1 died 6 minutes ago: its lease ran out
+    assert two.claim_unfinished() == [("p1", b"in flight in front-1")]
+    assert one.claim_unfinished() == []  # now front-2's: front-1, back, does not take it back
+    assert one.renew_leases() == 0
+
+
+def test_a_restarted_front_end_resumes_its_own_posts_at_once(db: BotDatabase, clock: MovableClock) -> None:
+    before = WorkLog(db, clock, owner="front-1")
+    before.accept("p1", b"cut short by a crash")
+    after = WorkLog(db, clock, owner="front-1")  # the same replica, restarted
+    assert after.claim_unfinished() == [("p1", b"cut short by a crash")]
+    assert WorkLog(db, clock, owner="front-2").claim_unfinished() == []
+
+
+def test_two_replicas_claiming_at_once_take_each_item_once(db_url: str, clock: MovableClock) -> None:
+    db = open_bot_database(db_url)
+    try:
+        dead = WorkLog(db, clock, owner="dead", lease=timedelta(seconds=1))
+        for i in range(20):
+            dead.accept(f"p{i}", b"x")
+        clock.advance(seconds=2)
+        replicas = [WorkLog(db, clock, owner=f"front-{i}") for i in range(4)]
+        claimed: list[list[str]] = [[] for _ in replicas]
+        start = threading.Barrier(len(replicas))
+
+        def claim(i: int) -> None:
+            start.wait()
+            claimed[i] = [item.post_key for item in replicas[i].claim_unfinished()]
+
+        threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(replicas))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        taken = [key for keys in claimed for key in keys]
+        assert sorted(taken) == sorted(f"p{i}" for i in range(20))  # each once, none lost
+    finally:
+        db.close()
