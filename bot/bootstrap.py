@@ -139,6 +139,7 @@ async def run_worker(
     ``scanner`` replaces the detection processes (tests); None: one scan process per core (or
     ``detection.workers``), models loaded before the first job is read.
     """
+    from bot.scanning.deidentifier import EngineDeidentifier
     from bot.scanning.jobs import QueueKeys
     from bot.scanning.worker import ScanWorker
 
@@ -161,11 +162,15 @@ async def run_worker(
             stack.push_async_callback(pool.aclose)
             await pool.warm_up()
             scanner = pool
+        # De-identified reposts for the front ends: rendered here, the engine built on the first one.
+        deidentifier = EngineDeidentifier(functools.partial(build_scan_engine, settings))
+        stack.callback(deidentifier.close)
         worker = ScanWorker(
             redis,
             sealer,
             QueueKeys(settings.queue.prefix),
             scanner,
+            deidentifier=deidentifier,
             concurrency=concurrency,
             claim_idle_s=settings.queue.claim_idle_s,
             max_deliveries=settings.queue.max_deliveries,
@@ -556,7 +561,7 @@ async def open_core(
                 capture = await stack.enter_async_context(HttpxCaptureLinks(url, key, timeout_s=timeout_s))
         policies = load_policies(settings, storage)
         metrics = _metrics(storage)
-        offers = _deidentified_offers(settings, storage, overrides, stack, policies)
+        offers = _deidentified_offers(settings, storage, overrides, stack, policies, queue)
         moderator = Moderator(
             platforms=platforms,
             policies=policies,
@@ -585,6 +590,9 @@ async def open_core(
             offers=offers,
         )
         metrics.track_in_flight(lambda: moderator.in_flight)
+        if queue is not None:
+            waiting_on = queue
+            metrics.track_scan_jobs(lambda: waiting_on.waiting)
         stack.push_async_callback(moderator.aclose)
         review = ReviewService(
             quarantine=storage.quarantine,
@@ -642,16 +650,18 @@ def _deidentified_offers(
     overrides: Overrides,
     stack: contextlib.AsyncExitStack,
     policies: Policies,
+    queue: QueueScanner | None,
 ) -> DeidentifiedOffers:
-    """The de-identified repost offers; renderings by ``detectors.deidentify`` in this process.
+    """The de-identified repost offers; renderings by ``detectors.deidentify``, by a worker with the queue.
 
-    The engine is built on the first rendering (an offer is rare; the models take seconds to load) and
-    closed with the core. Offers go out only on platforms whose front end attaches to the service.
+    Without the queue, the engine is built in this process on the first rendering (an offer is rare; the
+    models take seconds to load) and closed with the core. Offers go out only on platforms whose front end
+    attaches to the service.
     """
     from bot.core.deidentified import DeidentifiedOffers
     from bot.scanning.deidentifier import EngineDeidentifier
 
-    deidentifier = overrides.deidentifier
+    deidentifier = overrides.deidentifier or queue
     if deidentifier is None:
         engine_deidentifier = EngineDeidentifier(functools.partial(build_scan_engine, settings))
         stack.callback(engine_deidentifier.close)

@@ -98,6 +98,10 @@ class PrometheusMetrics:
         """Also export ``source()`` as the posts in flight (the running pipeline's ``in_flight``)."""
         self._queue.in_flight = source
 
+    def track_scan_jobs(self, source: Callable[[], int]) -> None:
+        """Also export ``source()`` as the scan jobs waiting for a worker's result (the scan queue)."""
+        self._queue.scan_jobs = source
+
     def render(self) -> tuple[bytes, str]:
         """The text exposition format of every metric, and its content type (blocking: the queue count)."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
@@ -109,10 +113,11 @@ class _QueueCollector:
     def __init__(self, quarantine: PendingCount) -> None:
         self.quarantine = quarantine
         self.in_flight: Callable[[], int] | None = None
+        self.scan_jobs: Callable[[], int] | None = None
 
     def describe(self) -> Iterable[Metric]:
         """The families this collector yields (the registry checks their names against the others')."""
-        return [_pending_family(), _in_flight_family()]
+        return [_pending_family(), _in_flight_family(), _scan_jobs_family()]
 
     def collect(self) -> Iterable[Metric]:
         """The current queue depths; a count that cannot be read is left out, not the whole scrape."""
@@ -128,11 +133,22 @@ class _QueueCollector:
             family = _in_flight_family()
             family.add_metric([], self.in_flight())
             yield family
+        if self.scan_jobs is not None:
+            family = _scan_jobs_family()
+            family.add_metric([], self.scan_jobs())
+            yield family
 
 
 def _pending_family() -> GaugeMetricFamily:
     return GaugeMetricFamily(
         "consentguard_quarantine_pending", "Quarantined items awaiting a moderator's decision (all groups)."
+    )
+
+
+def _scan_jobs_family() -> GaugeMetricFamily:
+    return GaugeMetricFamily(
+        "consentguard_scan_jobs_waiting",
+        "Scan jobs this front end has enqueued and waits on (detection workers apart; rising: add workers).",
     )
 
 

@@ -17,12 +17,14 @@ a MAC with the queue key bound to the job id: whoever can write to Redis but hol
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -35,6 +37,10 @@ _NONCE_BYTES = 12
 GROUP = "workers"
 #: Error type of a job given up after ``max_deliveries``: the pipeline quarantines its post.
 DEAD_LETTER = "DeadLetter"
+#: What a job asks: a scan (its result a report), or a de-identified rendering (a sealed JPEG, or none).
+JobKind = Literal["scan", "deidentify"]
+SCAN: JobKind = "scan"
+DEIDENTIFY: JobKind = "deidentify"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +87,22 @@ class JobSealer:
         self._id_key = hmac.new(key, b"consentguard scan job id", hashlib.sha256).digest()
         self._result_key = hmac.new(key, b"consentguard scan result", hashlib.sha256).digest()
 
-    def job_id(self, data: bytes, name_hint: str) -> str:
-        """The job's id: the same bytes and name always give the same id."""
-        mac = hmac.new(self._id_key, name_hint.encode("utf-8", "replace") + b"\0" + data, hashlib.sha256)
-        return mac.hexdigest()[:40]
+    def job_id(self, data: bytes, name_hint: str, kind: JobKind = SCAN) -> str:
+        """The job's id: the same kind, bytes and name always give the same id."""
+        prefix = kind.encode("ascii") + b"\0" + name_hint.encode("utf-8", "replace") + b"\0"
+        return hmac.new(self._id_key, prefix + data, hashlib.sha256).hexdigest()[:40]
+
+    def seal_bytes(self, aad: str, data: bytes) -> bytes:
+        """Encrypt ``data`` bound to ``aad`` (a rendering, bound to its job)."""
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, data, aad.encode("ascii"))
+
+    def open_bytes(self, aad: str, sealed: bytes) -> bytes:
+        """Decrypt what :meth:`seal_bytes` sealed with the same ``aad``; ValueError otherwise."""
+        try:
+            return self._aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], aad.encode("ascii"))
+        except (InvalidTag, ValueError):
+            raise ValueError("the sealed bytes do not open with this queue key") from None
 
     def seal(self, job_id: str, data: bytes, name_hint: str) -> bytes:
         """Encrypt the image and its name (names can identify: ``dupont_jean.jpg``), bound to the job id."""
@@ -173,6 +191,25 @@ def decode_report(text: str | bytes) -> ScanReport:
         )
     except (ValueError, KeyError, TypeError):
         return ScanReport(error="unreadable scan result", error_type="DetectorError")
+
+
+def encode_rendering(sealer: JobSealer, job_id: str, jpeg: bytes | None) -> str:
+    """A de-identified rendering as a result: the JPEG sealed (it is still a clinical image), or none."""
+    if jpeg is None:
+        return json.dumps({"jpeg": None})
+    sealed = sealer.seal_bytes(f"{job_id}:rendering", jpeg)
+    return json.dumps({"jpeg": base64.b64encode(sealed).decode("ascii")})
+
+
+def decode_rendering(sealer: JobSealer, job_id: str, text: str) -> bytes | None:
+    """The JPEG a worker rendered for ``job_id``; None when it rendered none or the result is unreadable."""
+    try:
+        encoded = json.loads(text).get("jpeg")
+        if encoded is None:
+            return None
+        return sealer.open_bytes(f"{job_id}:rendering", base64.b64decode(encoded, validate=True))
+    except (ValueError, AttributeError, TypeError, binascii.Error):
+        return None
 
 
 def dead_letter_report(deliveries: int) -> ScanReport:

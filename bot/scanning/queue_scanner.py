@@ -1,9 +1,10 @@
 """QueueScanner: the ImageScanner port (bot.core.ports) on detection workers apart, through Redis Streams.
 
 The front end does no detection: each image becomes a sealed job on the jobs stream (see
-:mod:`bot.scanning.jobs`) and the scan waits for its stored result. One listener task serves every waiting
-scan: it wakes them on the workers' announcements and, every ``sweep_s``, reads the results of all of them
-at once (an announcement missed during a reconnection costs a second, never a post).
+:mod:`bot.scanning.jobs`) and the scan waits for its stored result. It is the Deidentifier port
+(bot.core.deidentified) too: a de-identified repost is rendered by a worker, the same way. One listener task
+serves every waiting scan: it wakes them on the workers' announcements and, every ``sweep_s``, reads the
+results of all of them at once (an announcement missed during a reconnection costs a second, never a post).
 
 Nothing here may leave a post waiting for ever (a post left up unjudged is a way around the bot):
 
@@ -27,20 +28,32 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.scanning.jobs import JobSealer, QueueKeys, decode_report
+from bot.scanning.jobs import DEIDENTIFY, SCAN, JobKind, JobSealer, QueueKeys, decode_rendering, decode_report
 from detectors.engine import ScanReport
 
 log = logging.getLogger(__name__)
 
 
+class _ClosedError(Exception):
+    """The scanner closed while a job waited (its post resumes from the work log after the restart)."""
+
+
+#: A job's verified result (its text), or None when the stored result failed authentication.
+_Answer = str | None
+
+
 @dataclass(slots=True)
 class _Waiting:
-    """Scans waiting for one job's result (the same image may be scanned for two posts at once)."""
+    """Callers waiting for one job's result (the same image may be scanned for two posts at once)."""
 
+    kind: JobKind
     sealed: bytes
-    futures: list[asyncio.Future[ScanReport]] = field(default_factory=list)
+    futures: list[asyncio.Future[_Answer]] = field(default_factory=list)
     entry_id: str | None = None  # the stream entry, once enqueued
     checked_at: float = 0.0
+    # Enqueueing failed (Redis down): the listener enqueues it. Not merely "no entry yet": a job being
+    # enqueued by its caller must not be enqueued by the listener too (it would be scanned twice).
+    needs_enqueue: bool = False
 
 
 class QueueScanner:
@@ -74,11 +87,45 @@ class QueueScanner:
         """Enqueue the image (unless its result is known) and wait for its result, ``wait_s`` at most."""
         if self._closed:
             return ScanReport(error="scanner closed", error_type="ScanCancelled")
-        job_id = self._sealer.job_id(data, name_hint)
-        future: asyncio.Future[ScanReport] = asyncio.get_running_loop().create_future()
+        try:
+            answer = await self._submit(SCAN, data, name_hint)
+        except _ClosedError:
+            return ScanReport(error="scanner closed", error_type="ScanCancelled")
+        except TimeoutError:
+            log.error("no worker returned a scan result within %.0f s; failing closed", self._wait_s)
+            return ScanReport(
+                error=f"no scan result within {self._wait_s:.0f} s (workers down or overloaded)",
+                error_type="ScanTimeout",
+            )
+        if answer is None:
+            return ScanReport(error="scan result failed authentication", error_type="DetectorError")
+        return decode_report(answer)
+
+    async def render(self, data: bytes, name_hint: str) -> bytes | None:
+        """A de-identified JPEG rendered by a worker, or None (none possible, no answer in time, an error).
+
+        None only means no offer is made: the post stays removed either way.
+        """
+        if self._closed:
+            return None
+        try:
+            answer = await self._submit(DEIDENTIFY, data, name_hint)
+        except _ClosedError:
+            return None
+        except TimeoutError:
+            log.warning("no worker returned a de-identified rendering within %.0f s", self._wait_s)
+            return None
+        if answer is None:
+            return None
+        return decode_rendering(self._sealer, self._sealer.job_id(data, name_hint, DEIDENTIFY), answer)
+
+    async def _submit(self, kind: JobKind, data: bytes, name_hint: str) -> _Answer:
+        """Enqueue a job (unless its result is known) and wait for its answer (TimeoutError past wait_s)."""
+        job_id = self._sealer.job_id(data, name_hint, kind)
+        future: asyncio.Future[_Answer] = asyncio.get_running_loop().create_future()
         waiting = self._waiting.get(job_id)
         if waiting is None:
-            waiting = self._waiting[job_id] = _Waiting(self._sealer.seal(job_id, data, name_hint))
+            waiting = self._waiting[job_id] = _Waiting(kind, self._sealer.seal(job_id, data, name_hint))
             waiting.futures.append(future)
             try:
                 if not await self._take_result(job_id):
@@ -86,19 +133,19 @@ class QueueScanner:
             except RedisError as exc:
                 # Redis is down now: the listener enqueues the job once it is back, within ``wait_s``.
                 log.warning("scan job could not be enqueued yet (%s); will retry", type(exc).__name__)
+                waiting.needs_enqueue = True
         else:
             waiting.futures.append(future)
         self._start_listener()
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout=self._wait_s)
-        except TimeoutError:
-            log.error("no worker returned a scan result within %.0f s; failing closed", self._wait_s)
-            return ScanReport(
-                error=f"no scan result within {self._wait_s:.0f} s (workers down or overloaded)",
-                error_type="ScanTimeout",
-            )
         finally:
             self._forget(job_id, future)
+
+    @property
+    def waiting(self) -> int:
+        """Scan jobs enqueued by this front end and not answered yet (a gauge for /metrics)."""
+        return len(self._waiting)
 
     async def live_workers(self, within_s: float = 30.0) -> int:
         """How many workers said they were alive within ``within_s`` seconds (by Redis's clock)."""
@@ -116,40 +163,48 @@ class QueueScanner:
         for waiting in self._waiting.values():
             for future in waiting.futures:
                 if not future.done():
-                    future.set_result(ScanReport(error="scanner closed", error_type="ScanCancelled"))
+                    future.set_exception(_ClosedError())
         await self._redis.aclose()
 
     # -- jobs ---------------------------------------------------------------------------------------------
 
     async def _enqueue(self, job_id: str, waiting: _Waiting) -> None:
-        entry = await self._redis.xadd(self._keys.jobs, {"id": job_id, "job": waiting.sealed})
+        # How long the front end waits: a worker skips a job older than that (its post has failed closed
+        # already), so that an overloaded queue spends its workers on posts still waiting.
+        fields = {
+            "id": job_id,
+            "kind": waiting.kind,
+            "job": waiting.sealed,
+            "wait_ms": str(int(self._wait_s * 1000)),
+        }
+        entry = await self._redis.xadd(self._keys.jobs, fields)  # type: ignore[arg-type]
         waiting.entry_id = entry.decode() if isinstance(entry, bytes) else str(entry)
         waiting.checked_at = self._monotonic()
+        waiting.needs_enqueue = False
 
     async def _take_result(self, job_id: str) -> bool:
         """Resolve the job's scans if its result is stored; True when it was."""
         stored = await self._redis.get(self._keys.result(job_id))
         if stored is None:
             return False
-        self._resolve(job_id, self._report(job_id, stored))
+        self._resolve(job_id, self._verified(job_id, stored))
         return True
 
-    def _report(self, job_id: str, stored: bytes | str) -> ScanReport:
+    def _verified(self, job_id: str, stored: bytes | str) -> _Answer:
         result = self._sealer.verify_result(job_id, stored)
         if result is None:
             log.error("a scan result failed authentication (written by something without the queue key)")
-            return ScanReport(error="scan result failed authentication", error_type="DetectorError")
-        return decode_report(result)
+        return result
 
-    def _resolve(self, job_id: str, report: ScanReport) -> None:
+    def _resolve(self, job_id: str, answer: _Answer) -> None:
         waiting = self._waiting.pop(job_id, None)
         if waiting is None:
             return
         for future in waiting.futures:
             if not future.done():
-                future.set_result(report)
+                future.set_result(answer)
 
-    def _forget(self, job_id: str, future: asyncio.Future[ScanReport]) -> None:
+    def _forget(self, job_id: str, future: asyncio.Future[_Answer]) -> None:
         waiting = self._waiting.get(job_id)
         if waiting is None:
             return
@@ -202,14 +257,14 @@ class QueueScanner:
         now = self._monotonic()
         for job_id, value in zip(job_ids, stored, strict=True):
             if value is not None:
-                self._resolve(job_id, self._report(job_id, value))
+                self._resolve(job_id, self._verified(job_id, value))
                 continue
             waiting = self._waiting.get(job_id)
             if waiting is None:
                 continue
-            if waiting.entry_id is None:
+            if waiting.needs_enqueue:
                 await self._enqueue(job_id, waiting)  # Redis was down when the scan began
-            elif now - waiting.checked_at >= self._requeue_check_s:
+            elif waiting.entry_id is not None and now - waiting.checked_at >= self._requeue_check_s:
                 await self._check_still_queued(job_id, waiting)
 
     async def _check_still_queued(self, job_id: str, waiting: _Waiting) -> None:

@@ -18,14 +18,21 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from bot.core.deidentified import Deidentifier
 from bot.core.ports import ImageScanner
-from bot.scanning.jobs import GROUP, JobSealer, QueueKeys, dead_letter_report, encode_report
+from bot.scanning.jobs import (
+    GROUP,
+    JobSealer,
+    QueueKeys,
+    dead_letter_report,
+    encode_rendering,
+    encode_report,
+)
 from detectors.engine import ScanReport
 
 log = logging.getLogger(__name__)
@@ -33,6 +40,8 @@ log = logging.getLogger(__name__)
 #: Consumers gone this long with nothing pending are removed from the group (a restarted worker is a new one).
 _STALE_CONSUMER_MS = 24 * 3600 * 1000
 _DEAD_LETTERS_KEPT = 10_000
+#: Seconds a de-identified rendering stays in Redis (sealed) for the front end that asked for it.
+_RENDERING_TTL_S = 600
 #: Seconds between two "alive" marks in the workers hash.
 _BEAT_S = 5.0
 
@@ -58,7 +67,7 @@ class ScanWorker:
         result_ttl_s: int,
         consumer: str | None = None,
         block_s: float = 2.0,
-        on_result: Callable[[ScanReport], None] | None = None,
+        deidentifier: Deidentifier | None = None,
     ) -> None:
         self._redis = redis
         self._sealer = sealer
@@ -70,7 +79,8 @@ class ScanWorker:
         self._result_ttl_s = result_ttl_s
         self.consumer = consumer or consumer_name()
         self._block_ms = int(block_s * 1000)
-        self._on_result = on_result
+        # Renders de-identified reposts for the front ends; None: this worker renders none (no offer).
+        self._deidentifier = deidentifier
         self._tasks: set[asyncio.Task[None]] = set()
         #: Jobs this worker stored a result for, scanned or dead-lettered (for tests and the benchmark).
         self.stored = 0
@@ -174,6 +184,12 @@ class ScanWorker:
                     and name != self.consumer
                 ):
                     await self._redis.xgroup_delconsumer(self._keys.jobs, GROUP, name)
+        # Workers killed without a word (kill -9, a lost host) leave their last "alive" mark behind.
+        now, _micro = await self._redis.time()
+        marks = await self._redis.hgetall(self._keys.workers)
+        stale = [name for name, mark in marks.items() if int(mark) < now - _STALE_CONSUMER_MS // 1000]
+        if stale:
+            await self._redis.hdel(self._keys.workers, *stale)
 
     # -- handling ------------------------------------------------------------------------------------------
 
@@ -189,20 +205,54 @@ class ScanWorker:
                 # Enqueued twice (a front end restarted, a lost job enqueued again): judged on the first.
                 await self._acknowledge(entry_id)
                 return
+            kind = fields.get(b"kind", b"scan")
+            if await self._expired(entry_id, fields):
+                log.warning("a scan job waited longer than its front end does; skipped (it failed closed)")
+                late = ScanReport(error="scan job expired in the queue", error_type="ScanTimeout")
+                await self._store(job_id, entry_id, encode_report(late))
+                return
             try:
                 data, name_hint = self._sealer.open(job_id, fields.get(b"job", b""))
             except ValueError:
                 log.error("a scan job does not open with this worker's queue key; failing it closed")
-                report = ScanReport(error="scan job unreadable by the worker", error_type="DetectorError")
+                failed = ScanReport(error="scan job unreadable by the worker", error_type="DetectorError")
+                await self._store(job_id, entry_id, encode_report(failed))
+                return
+            if kind == b"deidentify":
+                jpeg = await self._deidentifier.render(data, name_hint) if self._deidentifier else None
+                rendering = encode_rendering(self._sealer, job_id, jpeg)
+                # A rendering is fetched at once by the front end that asked: kept minutes, not a day.
+                await self._store(
+                    job_id, entry_id, rendering, ttl_s=min(self._result_ttl_s, _RENDERING_TTL_S)
+                )
             else:
                 report = await self._scanner.scan(data, name_hint)
-                del data
-            await self._store(job_id, entry_id, report)
+                await self._store(job_id, entry_id, encode_report(report))
+            del data
         except Exception as exc:  # the job stays pending: another worker (or this one) claims it later
             log.error("scan job failed in the worker (%s); left for redelivery", type(exc).__name__)
 
+    async def _expired(self, entry_id: Any, fields: dict[bytes, bytes]) -> bool:
+        """Whether the job's front end stopped waiting for it (the entry id holds Redis's enqueue time)."""
+        try:
+            wait_ms = int(fields.get(b"wait_ms", b"0"))
+            raw_id = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+            enqueued_ms = int(raw_id.split("-", 1)[0])
+        except ValueError:
+            return False
+        if wait_ms <= 0:
+            return False
+        seconds, micro = await self._redis.time()
+        return seconds * 1000 + micro // 1000 - enqueued_ms > wait_ms
+
     async def _store(
-        self, job_id: str, entry_id: Any, report: ScanReport, *, dead_after: int | None = None
+        self,
+        job_id: str,
+        entry_id: Any,
+        result: str,
+        *,
+        ttl_s: int | None = None,
+        dead_after: int | None = None,
     ) -> None:
         """Store the result, acknowledge and delete the job, announce it: one transaction."""
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -214,15 +264,13 @@ class ScanWorker:
                     maxlen=_DEAD_LETTERS_KEPT,
                     approximate=True,
                 )
-            signed = self._sealer.sign_result(job_id, encode_report(report))
-            pipe.set(self._keys.result(job_id), signed, ex=self._result_ttl_s, nx=True)
+            signed = self._sealer.sign_result(job_id, result)
+            pipe.set(self._keys.result(job_id), signed, ex=ttl_s or self._result_ttl_s, nx=True)
             pipe.xack(self._keys.jobs, GROUP, entry_id)
             pipe.xdel(self._keys.jobs, entry_id)
             pipe.publish(self._keys.done, job_id)
             await pipe.execute()
         self.stored += 1
-        if self._on_result is not None:
-            self._on_result(report)
 
     async def _acknowledge(self, entry_id: Any) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -233,5 +281,6 @@ class ScanWorker:
     async def _dead_letter(self, entry_id: Any, fields: dict[bytes, bytes], deliveries: int) -> None:
         job_id = fields.get(b"id", b"").decode("ascii", "replace")
         log.error("a scan job was delivered %d times without a result; dead-lettered", deliveries)
-        await self._store(job_id, entry_id, dead_letter_report(deliveries), dead_after=deliveries)
+        report = encode_report(dead_letter_report(deliveries))
+        await self._store(job_id, entry_id, report, dead_after=deliveries)
         self.dead_lettered += 1

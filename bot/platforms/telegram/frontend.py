@@ -53,6 +53,8 @@ from bot.platforms.telegram.rights import RightsGuard
 
 log = logging.getLogger(__name__)
 
+#: Seconds a judged album's items stay known, so that a redelivered item is not taken for a new album.
+ALBUM_MEMORY_S = 600.0
 #: The updates the bot asks for, with getUpdates and with setWebhook alike.
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
@@ -101,6 +103,9 @@ class TelegramFrontend:
         self._batch: list[tuple[Post, int]] | None = None  # posts of the getUpdates batch being dispatched
         # Webhook mode: the album windows the update being dispatched waits for before it is answered.
         self._album_waits: list[asyncio.Task[bool]] | None = None
+        # Polling: updates below this id are acknowledged (Telegram will not send them again); None until
+        # the first poll, and in webhook mode, where an answered update is not sent again.
+        self._acknowledged_below: int | None = None
         # Webhook requests arrive concurrently; their dispatch (cheap: the handlers only gather posts) takes
         # turns, as the polling loop's batch does, so that each request collects only its own posts.
         self._dispatching = asyncio.Lock()
@@ -175,6 +180,11 @@ class TelegramFrontend:
             self._poll_exited.set()
 
     @property
+    def albums_known(self) -> int:
+        """Albums gathered or judged recently (they are forgotten ``ALBUM_MEMORY_S`` after their judgment)."""
+        return len(self._albums)
+
+    @property
     def stopping(self) -> bool:
         """Whether :meth:`stop` was called (the webhook then turns new updates away for a redelivery)."""
         return self._stopping.is_set()
@@ -235,6 +245,8 @@ class TelegramFrontend:
             finally:
                 batch, self._batch = self._batch, None
             await self._submit_many(batch)
+            if offset is not None:
+                self._acknowledged_below = offset  # what the getUpdates call just made acknowledged
             if updates:
                 offset = updates[-1].update_id + 1
             if self._unpersisted is not None:
@@ -365,7 +377,19 @@ class TelegramFrontend:
             del self._albums[key]  # gathered afresh when its updates come again
             return False
         album.flushing = None
+        # Kept a while so that a late redelivery of one of its items is known (Telegram retries a webhook
+        # for minutes), then forgotten: a long-running bot would otherwise keep every album it ever saw.
+        asyncio.get_running_loop().call_later(ALBUM_MEMORY_S, self._forget_album, key, album)
         return True
+
+    def _forget_album(self, key: str, album: _Album) -> None:
+        if self._albums.get(key) is not album or album.flushing is not None:
+            return
+        if self._acknowledged_below is not None and album.first_update_id >= self._acknowledged_below:
+            # Polling, and its updates not acknowledged yet: they come back, and must be recognised.
+            asyncio.get_running_loop().call_later(ALBUM_MEMORY_S, self._forget_album, key, album)
+            return
+        del self._albums[key]
 
     def _spawn(self, work: Awaitable[None]) -> None:
         async def run() -> None:

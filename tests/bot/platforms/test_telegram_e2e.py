@@ -14,6 +14,7 @@ import pytest
 
 from bot.consent.model import ConsentRecord, ConsentStatus
 from bot.consent.token import new_token
+from bot.platforms.telegram import frontend as frontend_module
 from bot.sandbox.fake_telegram import Call, FakeTelegramServer
 from tests.bot.platforms.telegram_harness import ALICE, BOB, GROUP, GROUP_ID, MOD, Bot, start_bot, stop_bot
 
@@ -109,6 +110,20 @@ async def test_album_without_token_is_removed_whole(bot: Bot) -> None:
     items = bot.server.post_album(GROUP_ID, ALICE, [b"CLEAN-a", b"FACE-b"])
     await bot.server.wait_until(lambda: all(deleted(bot.server, item) for item in items))
     await bot.server.wait_for("sendMessage", to(ALICE))
+
+
+async def test_a_judged_album_is_forgotten_after_a_while_not_kept_for_ever(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Forgotten at once after the judgment, but only once its updates are acknowledged: before that,
+    # getUpdates brings them again and they must be recognised, not gathered as a new album.
+    monkeypatch.setattr(frontend_module, "ALBUM_MEMORY_S", 0.01)
+    items = bot.server.post_album(GROUP_ID, ALICE, [b"CLEAN-a", b"FACE-b"])
+    await bot.server.wait_until(lambda: all(deleted(bot.server, item) for item in items))
+    await bot.settle()
+    await bot.server.wait_until(lambda: bot.frontend.albums_known == 0)
+    removals = [call.params["message_id"] for call in bot.server.calls_of("deleteMessage")]
+    assert sorted(removals) == sorted(item["message_id"] for item in items)  # judged once, not again
 
 
 async def test_removing_the_token_in_an_edit_removes_the_post(bot: Bot) -> None:

@@ -43,14 +43,32 @@ def _scanner(url: str, prefix: str, *, wait_s: float = 20.0, requeue_check_s: fl
     )
 
 
+class FakeDeidentifier:
+    """Renders b"MASKED:" + the image; None for an image it cannot mask (b"NOMASK...")."""
+
+    def __init__(self) -> None:
+        self.rendered: list[bytes] = []
+
+    async def render(self, data: bytes, name_hint: str) -> bytes | None:
+        self.rendered.append(data)
+        return None if data.startswith(b"NOMASK") else b"MASKED:" + data
+
+
 def _worker(
-    url: str, prefix: str, scanner: StubScanner, *, claim_idle_s: float = 30.0, key: bytes = KEY
+    url: str,
+    prefix: str,
+    scanner: StubScanner,
+    *,
+    claim_idle_s: float = 30.0,
+    key: bytes = KEY,
+    deidentifier: FakeDeidentifier | None = None,
 ) -> ScanWorker:
     return ScanWorker(
         Redis.from_url(url),
         JobSealer(key),
         QueueKeys(prefix),
         scanner,
+        deidentifier=deidentifier,
         concurrency=2,
         claim_idle_s=claim_idle_s,
         max_deliveries=3,
@@ -290,3 +308,60 @@ async def test_a_clean_result_forged_in_redis_without_the_key_fails_closed(redis
     await front.aclose()
     await raw.aclose()
     assert report.error_type == "DetectorError"  # failed, hence quarantined, never allowed
+
+
+async def test_a_worker_killed_without_a_word_is_taken_off_the_list_a_day_later(redis_prefix: str) -> None:
+    keys = QueueKeys(redis_prefix)
+    raw = await _raw(MACHINE_REDIS)
+    now, _micro = await raw.time()
+    await raw.hset(keys.workers, mapping={"gone-host-1-abc": str(now - 2 * 86400), "recent": str(now - 60)})
+    async with running(_worker(MACHINE_REDIS, redis_prefix, StubScanner(), claim_idle_s=0.05)) as worker:
+        while await raw.hexists(keys.workers, "gone-host-1-abc"):  # noqa: ASYNC110 - polled
+            await asyncio.sleep(0.01)
+        assert await raw.hexists(keys.workers, "recent")
+        assert await raw.hexists(keys.workers, worker.consumer)
+    await raw.aclose()
+
+
+async def test_a_deidentified_rendering_is_made_by_a_worker_and_travels_sealed(redis_prefix: str) -> None:
+    front = _scanner(MACHINE_REDIS, redis_prefix)
+    stub, masker = StubScanner(), FakeDeidentifier()
+    raw = await _raw(MACHINE_REDIS)
+    async with running(_worker(MACHINE_REDIS, redis_prefix, stub, deidentifier=masker)):
+        masked = await front.render(b"FACE-PIXELS wound", "a.jpg")
+        none = await front.render(b"NOMASK video", "b.mp4")
+        report = await front.scan(b"FACE-PIXELS wound", "a.jpg")  # a scan of the same image is its own job
+    stored = b"".join(
+        [await raw.get(key) or b"" async for key in raw.scan_iter(f"{redis_prefix}:scan:result:*")]
+    )
+    await front.aclose()
+    await raw.aclose()
+    assert masked == b"MASKED:FACE-PIXELS wound"
+    assert none is None  # no offer: the post stays removed
+    assert report.kinds == ["face"]
+    assert masker.rendered == [b"FACE-PIXELS wound", b"NOMASK video"]
+    assert stub.scanned == [b"FACE-PIXELS wound"]
+    assert b"MASKED" not in stored  # the rendering is sealed in Redis too
+
+
+async def test_a_worker_that_renders_nothing_means_no_offer(redis_prefix: str) -> None:
+    front = _scanner(MACHINE_REDIS, redis_prefix)
+    async with running(_worker(MACHINE_REDIS, redis_prefix, StubScanner())):
+        assert await front.render(b"FACE", "a.jpg") is None
+    await front.aclose()
+
+
+async def test_a_job_its_front_end_gave_up_on_is_skipped_not_scanned(redis_prefix: str) -> None:
+    keys = QueueKeys(redis_prefix)
+    front = _scanner(MACHINE_REDIS, redis_prefix, wait_s=0.2)
+    late = await front.scan(b"FACE queued behind a backlog", "a.jpg")  # no worker in time: fails closed
+    assert late.error_type == "ScanTimeout"
+    stub = StubScanner()
+    raw = await _raw(MACHINE_REDIS)
+    async with running(_worker(MACHINE_REDIS, redis_prefix, stub)) as worker:
+        while await raw.xlen(keys.jobs):  # noqa: ASYNC110 - polled
+            await asyncio.sleep(0.01)
+    await front.aclose()
+    await raw.aclose()
+    assert stub.scanned == []  # the workers' time goes to posts still waiting
+    assert worker.stored == 1

@@ -14,6 +14,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -201,6 +202,11 @@ async def test_a_worker_killed_mid_burst_loses_nothing_each_post_judged_and_remi
                     await asyncio.sleep(0.01)
             processes.kill(victim)  # kill -9 while it holds a job: that job must be taken over
             await holds.client.aclose()  # type: ignore[attr-defined]
+            assert core.metrics is not None
+            exposition, _type = await asyncio.to_thread(core.metrics.render)
+            waiting = re.search(rb"^consentguard_scan_jobs_waiting (\S+)$", exposition, re.MULTILINE)
+            assert waiting is not None
+            assert float(waiting.group(1)) >= 1  # operators see the backlog the workers owe
 
             await server.wait_until(
                 lambda: not server.pending_updates and len(server.deleted) >= burst, timeout=120
