@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # the rest is imported where it is built: `consentguard scan`
     from bot.core.policy import Policies
     from bot.core.ports import ImageScanner, Platform
     from bot.core.review import ReviewService
+    from bot.core.shard_watch import ShardWatch
     from bot.core.takedown import RevocationFollower
     from bot.observability.prometheus import PrometheusMetrics
     from bot.platforms.discord import DiscordPlatform
@@ -680,11 +681,29 @@ def _deidentified_offers(
 # -- consentguard run -----------------------------------------------------------------------------------
 
 
+def shard_watch(settings: Settings, database: BotDatabase, clock: Clock) -> ShardWatch | None:
+    """With Discord sharded over processes (``shard_ids``), the check that every shard is open somewhere."""
+    from bot.core.shard_watch import ShardWatch
+    from bot.storage.shard_beats import SqlShardBeats
+
+    shard_count, shard_ids = settings.discord.shard_count, settings.discord.shard_ids
+    if shard_ids is None or shard_count is None:
+        return None  # one process opens every shard: nothing can be left out
+    return ShardWatch(
+        SqlShardBeats(database, clock),
+        owner=replica_name(settings),
+        shard_count=shard_count,
+        shard_ids=shard_ids,
+        clock=clock,
+    )
+
+
 def health_app(
     core: Core,
     tasks: Sequence[asyncio.Task[None]],
     telegram: TelegramPlatform | None,
     discord: discord.Client | None,
+    shards: ShardWatch | None = None,
 ) -> FastAPI:
     """``/healthz`` and ``/readyz`` of ``consentguard run`` (``CONSENTGUARD_HEALTH__PORT``).
 
@@ -729,6 +748,14 @@ def health_app(
             return client.is_ready() and not client.is_closed()
 
         checks["discord"] = discord_ready
+    if shards is not None:
+        watch = shards
+
+        async def discord_shards() -> bool:
+            # Every shard of the deployment open in some process: else some guilds go unmoderated.
+            return not watch.missing
+
+        checks["discord_shards"] = discord_shards
     return create_health_app(alive=lambda: all(not task.done() for task in tasks), checks=checks)
 
 
@@ -748,12 +775,14 @@ async def run(
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
+    from bot.core.periodic import Periodic
     from bot.platforms.discord import DiscordFrontend, point_at
     from bot.platforms.telegram import TelegramFrontend, TelegramPlatform, build_application
     from bot.storage.heartbeat import HEARTBEAT_FILE, beat_while
 
     platforms: dict[str, Platform] = {}
     application = telegram_platform = discord_client = None
+    shards: ShardWatch | None = None
     if telegram_token is not None:
         application = build_application(
             telegram_token.get_secret_value(), settings.telegram.base_url, settings.telegram.base_file_url
@@ -813,6 +842,13 @@ async def run(
                 )
                 await discord_client.login(discord_token.get_secret_value())
                 tasks.append(asyncio.create_task(discord_client.connect()))
+                shards = shard_watch(settings, core.storage.database, overrides.clock)
+                if shards is not None:
+                    watching = Periodic(
+                        shards.round, interval_s=60.0, name="shard-watch", what="shard coverage round"
+                    )
+                    watching.start()
+                    console.push_async_callback(watching.aclose)
             if settings.console.port is not None:
                 from bot.registry.inprocess import serve_in_process
 
@@ -824,7 +860,7 @@ async def run(
             if settings.health.port is not None:
                 from bot.registry.inprocess import serve_in_process
 
-                health = health_app(core, tasks, telegram_platform, discord_client)
+                health = health_app(core, tasks, telegram_platform, discord_client, shards)
                 host, port = settings.health.host, settings.health.port
                 url = await console.enter_async_context(serve_in_process(health, host, port))
                 log.info("liveness and readiness at %s/healthz and /readyz", url)

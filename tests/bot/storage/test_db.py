@@ -38,6 +38,7 @@ def test_open_migrates_once_and_reopens(db_url: str) -> None:
         "feed_cursors",
         "deidentified_offers",
         "telegram_updates",
+        "shard_beats",
     } <= tables
     assert VERSION_TABLE in tables
     assert "alembic_version" not in tables  # the registry's name stays free for a shared database
@@ -52,7 +53,7 @@ def test_open_migrates_once_and_reopens(db_url: str) -> None:
                 connection.exec_driver_sql(
                     "SELECT version_num FROM consentguard_bot_alembic_version"
                 ).scalar()
-                == "0009"
+                == "0010"
             )
     finally:
         db.close()
